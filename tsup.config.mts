@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+// One build, two formats. The package is CommonJS-typed, so the CJS output is `.js` and the ESM
+// output `.mjs`. p-retry is ESM-only: Node >=20.19 loads it from the CJS build through require(esm),
+// which is why `engines.node` is `>=20.19` (test/cjs-smoke.test.ts proves it on the built output).
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  platform: 'node',
+  splitting: false,
+  treeshake: true,
+});
