@@ -1,0 +1,183 @@
+import type { FinalRequestOptions, MiddlewareContext } from './sdk-types';
+
+/**
+ * Where the client stores the caller's retry budget on the options it hands the SDK (the SDK's own
+ * `maxRetries` on that copy is set to the SDK passes we allow on top of ours).
+ */
+export const RETRY_BUDGET = Symbol.for('resilient-claude.retryBudget');
+import type { ResilientCallOptions } from './call-options';
+import type { FailureReason } from './classify';
+import { readCallOptions } from './call-options';
+
+/** What a streaming response turned out to be, once its body has been read to the end (or failed). */
+export interface StreamResult {
+  /** True when `message_stop` arrived: the stream is a complete message. */
+  readonly complete: boolean;
+  /** Whole-message usage (message_start, then the final message_delta totals), when seen. */
+  readonly usage?: UsageTotals;
+  /** The response's model (from message_start). */
+  readonly model?: string;
+  /** The error that ended the stream early, if any (SSE `error` event, cut socket, early end). */
+  readonly error?: unknown;
+  /** The consumer cancelled the stream (break / abort) before the end. */
+  readonly cancelled?: boolean;
+  /** Set when the attempt failed before any content reached the reader (the retry layer may resume). */
+  readonly preContent?: Error;
+}
+
+/**
+ * Usage as the API reports it, normalised: non-null numbers, plus the raw object for pricing. `raw` is the
+ * SDK `Usage`/`BetaUsage` (or the stream-accumulated equivalent) — the cost engine prices from it.
+ */
+export interface UsageTotals {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The state of one *logical* call, shared by every layer and every attempt.
+ *
+ * The SDK hands all attempts (and all SDK-level re-passes, such as the one-shot 401 token refresh) the
+ * same `FinalRequestOptions` object as `ctx.options`, so it keys a WeakMap: nothing to clean up, and a
+ * call's state dies with the call.
+ */
+export interface CallState {
+  /** Local id for correlating log lines of one call (not an API request id). */
+  readonly id: string;
+  readonly options: FinalRequestOptions;
+  /** The per-call settings passed through `callOptions()` / `RequestOptions.resilient`. */
+  readonly call: ResilientCallOptions;
+  /** `performance.now()` at the call's first layer. */
+  readonly startedAt: number;
+  /** Epoch ms at the call's first layer. */
+  readonly startedAtEpoch: number;
+  readonly method: string;
+  readonly path: string;
+  readonly stream: boolean;
+  /** `body.model` of a Messages-shaped request, if any. */
+  model: string | undefined;
+  /** `metadata.user_id` of the request, if any: the user for costs, budgets and logs. */
+  readonly user: string | undefined;
+  /** Retries allowed for this call (the caller's `maxRetries`, per request or client). */
+  retryBudget: number;
+  /** SDK retry passes allowed on top of ours (0, or 1 to keep the SDK's 401 token refresh). */
+  sdkPassesAllowed: number;
+  /** How many times the SDK has run the middleware chain for this call. */
+  sdkPasses: number;
+  /** True when the current pass ends with an outcome the SDK will retry itself (401 refresh). */
+  sdkWillRetry: boolean;
+  /** HTTP attempts sent so far (across SDK passes). */
+  attempts: number;
+  /** Retries performed so far (attempts after the first). */
+  retries: number;
+  /** Abort signal of the whole call: the caller's signal and the deadline, combined. */
+  signal: AbortSignal | undefined;
+  /** Epoch ms (performance clock) at which the call's deadline passes, if it has one. */
+  deadlineAt: number | undefined;
+  /** Deadline in ms from the start, if any. */
+  deadlineMs: number | undefined;
+  /** Error thrown at the end of a pass, replayed if the SDK runs the chain again. */
+  finalThrown: { error: unknown } | undefined;
+  /** Last attempt's failure (error or status), for diagnostics. */
+  lastFailure: { status?: number; reason: FailureReason; error?: unknown } | undefined;
+  /** Last response status seen. */
+  lastStatus: number | undefined;
+  /** `request-id` of the last response. */
+  requestId: string | undefined;
+  /** Milliseconds spent waiting for rate-limit capacity, over all attempts. */
+  rateLimitWaitMs: number;
+  /** For streaming responses: settles when the logical stream has been read to its end (or failed). */
+  streamResult: Promise<StreamResult> | undefined;
+  /** Outcome of the latest guarded streaming attempt (set by the stream guard). */
+  lastAttemptStream: Promise<StreamResult> | undefined;
+  /** The reader already holds a `message_start` (from some attempt): later attempts must drop theirs. */
+  readerHasMessageStart: boolean;
+  /** Hooks run once, when stream content first reaches the reader (e.g. the deadline disarms). */
+  readonly commitHooks: (() => void)[];
+  /** Called by the stream guard at the first committed content; runs `commitHooks` once. */
+  contentCommitted(): void;
+  /** Stream content has reached the reader. */
+  committed: boolean;
+  /** Breaker scope used by the last attempt. */
+  breakerScope: string | undefined;
+  /** Free-form facts layers add for the call record (e.g. the model a route chose). */
+  readonly notes: Record<string, unknown>;
+}
+
+const states = new WeakMap<object, CallState>();
+
+function readBudget(options: FinalRequestOptions): number {
+  const value = (options as unknown as Record<symbol, unknown>)[RETRY_BUDGET];
+  return typeof value === 'number' ? value : (options.maxRetries ?? 0);
+}
+let nextId = 0;
+
+function readString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Reads `model` and `metadata.user_id` from a request body object, if it has them. */
+function bodyFacts(body: unknown): { model: string | undefined; user: string | undefined } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { model: undefined, user: undefined };
+  const record = body as { model?: unknown; metadata?: unknown };
+  const metadata = record.metadata;
+  const user =
+    typeof metadata === 'object' && metadata !== null ? readString((metadata as { user_id?: unknown }).user_id) : undefined;
+  return { model: readString(record.model), user };
+}
+
+/**
+ * The state of the call `ctx` belongs to, created on first use. Returns `undefined` for requests that are
+ * not API calls (the SDK's credential token exchanges have no `ctx.options`): layers pass those through.
+ */
+export function callState(ctx: MiddlewareContext): CallState | undefined {
+  const options = ctx.options;
+  if (!options) return undefined;
+  let state = states.get(options);
+  if (!state) {
+    const { model, user } = bodyFacts(options.body);
+    state = {
+      id: `call_${(++nextId).toString(36)}`,
+      options,
+      call: readCallOptions(options),
+      startedAt: performance.now(),
+      startedAtEpoch: Date.now(),
+      method: options.method.toUpperCase(),
+      path: options.path,
+      stream: options.stream === true,
+      model,
+      user,
+      retryBudget: readBudget(options),
+      sdkPassesAllowed: options.maxRetries ?? 0,
+      sdkPasses: 0,
+      sdkWillRetry: false,
+      attempts: 0,
+      retries: 0,
+      signal: undefined,
+      deadlineAt: undefined,
+      deadlineMs: undefined,
+      finalThrown: undefined,
+      lastFailure: undefined,
+      lastStatus: undefined,
+      requestId: undefined,
+      rateLimitWaitMs: 0,
+      streamResult: undefined,
+      lastAttemptStream: undefined,
+      readerHasMessageStart: false,
+      commitHooks: [],
+      committed: false,
+      contentCommitted() {
+        this.committed = true;
+        const hooks = this.commitHooks.splice(0);
+        for (const hook of hooks) hook();
+      },
+      breakerScope: undefined,
+      notes: {},
+    };
+    states.set(options, state);
+  }
+  return state;
+}

@@ -1,0 +1,192 @@
+import { APIConnectionError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { callState, type CallState, type UsageTotals } from '../call-state';
+import type { CallRecord, EventHub } from '../events';
+import type { LogSink } from '../logging';
+import type { Middleware, MiddlewareContext } from '../sdk-types';
+
+/** What a finished call came to, handed to completion hooks (cost, budgets, metrics). */
+export interface CallOutcome {
+  readonly ok: boolean;
+  readonly status?: number;
+  /** Usage of the response that served the call (JSON body, or the stream's final totals). */
+  readonly usage?: UsageTotals;
+  /** The model that answered (response `model`). */
+  readonly responseModel?: string;
+  /** Class name of the error the caller got. */
+  readonly errorClass?: string;
+  /** The error, for hooks that need more than its name. */
+  readonly error?: unknown;
+  /** Whether the served response came from the Batch API results (priced at the batch discount). */
+  readonly stream: boolean;
+}
+
+/** Runs when a call completes, before its `callComplete` event; may add facts to the record. */
+export type CompletionHook = (state: CallState, outcome: CallOutcome, record: MutableRecord) => void;
+
+/** The record under construction, for hooks to enrich (e.g. `costUsd`). */
+export type MutableRecord = { -readonly [K in keyof CallRecord]: CallRecord[K] };
+
+/** Dependencies of the observe layer. */
+export interface ObserveLayerDeps {
+  readonly events: EventHub;
+  readonly log: LogSink;
+  /** The SDK's error class for a status and body (the client's `makeStatusError`). */
+  readonly errorClassFor: (status: number, body: unknown, headers: Headers) => string;
+  /** Hooks run at completion, in order. */
+  readonly hooks: readonly CompletionHook[];
+  /** Called with every completed record (health keeps the last error). */
+  readonly onRecord?: (record: CallRecord) => void;
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/** Normalises an API `usage` object. */
+export function usageTotals(usage: unknown): UsageTotals | undefined {
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  const u = usage as Record<string, unknown>;
+  return {
+    inputTokens: num(u.input_tokens),
+    outputTokens: num(u.output_tokens),
+    cacheReadTokens: num(u.cache_read_input_tokens),
+    cacheWriteTokens: num(u.cache_creation_input_tokens),
+    raw: u,
+  };
+}
+
+/** The class name of the error the SDK will raise for a thrown attempt error. */
+function thrownErrorClass(error: unknown, ctx: MiddlewareContext): string {
+  if (ctx.options?.signal?.aborted) return APIUserAbortError.name;
+  if (error instanceof Error) {
+    if (error instanceof APIConnectionError) return error.name;
+    if (/timed? ?out/i.test(String(error))) return 'APIConnectionTimeoutError';
+    if (error.name === 'TypeError' || error.name === 'AbortError') return 'APIConnectionError';
+    return error.name;
+  }
+  return 'Error';
+}
+
+function isJson(response: Response): boolean {
+  return (response.headers.get('content-type') ?? '').includes('json');
+}
+
+/**
+ * Observe layer: one record per *logical* call — a log line at `info` and a `callComplete` event — with
+ * request id, model, user, attempts, status, latency, tokens and error class; never prompts, completions
+ * or credentials. Completion hooks (cost ledger, budget settlement, metrics) run here, once per call, when
+ * the outcome is known: at the response for JSON, at the end of the body for streams.
+ */
+export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
+  const { events, log, hooks } = deps;
+
+  function complete(state: CallState, outcome: CallOutcome): void {
+    const usage = outcome.usage;
+    const record: MutableRecord = {
+      callId: state.id,
+      method: state.method,
+      path: state.path,
+      stream: state.stream,
+      attempts: state.attempts,
+      ok: outcome.ok,
+      latencyMs: Math.round((performance.now() - state.startedAt) * 100) / 100,
+      rateLimitWaitMs: Math.round(state.rateLimitWaitMs),
+    };
+    if (state.model) record.model = state.model;
+    if (outcome.responseModel) record.responseModel = outcome.responseModel;
+    const user = state.call.user ?? state.user;
+    if (user) record.user = user;
+    if (state.call.tags?.length) record.tags = state.call.tags;
+    if (state.requestId) record.requestId = state.requestId;
+    if (outcome.status !== undefined) record.status = outcome.status;
+    if (outcome.errorClass) record.errorClass = outcome.errorClass;
+    if (!outcome.ok && state.lastFailure) record.failureReason = state.lastFailure.reason;
+    if (usage) {
+      record.tokens = {
+        input: usage.inputTokens,
+        output: usage.outputTokens,
+        cacheRead: usage.cacheReadTokens,
+        cacheWrite: usage.cacheWriteTokens,
+      };
+    }
+    for (const hook of hooks) {
+      try {
+        hook(state, outcome, record);
+      } catch (error) {
+        log.log('error', { callId: state.id, error: error instanceof Error ? error.message : String(error) }, 'completion hook failed');
+      }
+    }
+    if (Object.keys(state.notes).length > 0) record.notes = state.notes;
+    deps.onRecord?.(record);
+    if (log.enabled('info')) log.log('info', { ...record }, outcome.ok ? 'Anthropic call succeeded' : 'Anthropic call failed');
+    events.emit('callComplete', record);
+  }
+
+  return async function observe(request, next, ctx) {
+    const state = callState(ctx);
+    if (!state) return next(request);
+
+    let response: Response;
+    try {
+      response = await next(request);
+    } catch (error) {
+      if (state.sdkWillRetry) throw error;
+      complete(state, { ok: false, errorClass: thrownErrorClass(error, ctx), error, stream: state.stream });
+      throw error;
+    }
+    if (state.sdkWillRetry) return response;
+    state.lastStatus = response.status;
+    state.requestId = response.headers.get('request-id') ?? state.requestId;
+
+    if (!response.ok) {
+      const body = isJson(response) ? await ctx.parse(response).catch(() => undefined) : undefined;
+      complete(state, {
+        ok: false,
+        status: response.status,
+        errorClass: deps.errorClassFor(response.status, body, response.headers),
+        stream: state.stream,
+      });
+      return response;
+    }
+
+    if (state.stream && state.streamResult) {
+      void state.streamResult.then((result) => {
+        const ok = result.complete && !result.error && !result.cancelled;
+        complete(state, {
+          ok,
+          status: response.status,
+          ...(result.usage ? { usage: result.usage } : {}),
+          ...(result.model ? { responseModel: result.model } : {}),
+          ...(ok
+            ? {}
+            : {
+                errorClass: result.cancelled
+                  ? 'APIUserAbortError'
+                  : result.error instanceof Error
+                    ? result.error.name
+                    : 'APIError',
+                error: result.error,
+              }),
+          stream: true,
+        });
+      });
+      return response;
+    }
+
+    let usage: UsageTotals | undefined;
+    let responseModel: string | undefined;
+    if (!state.stream && isJson(response) && state.path.endsWith('/messages')) {
+      const body = (await ctx.parse(response).catch(() => undefined)) as { usage?: unknown; model?: unknown } | undefined;
+      usage = usageTotals(body?.usage);
+      if (typeof body?.model === 'string') responseModel = body.model;
+    }
+    complete(state, {
+      ok: true,
+      status: response.status,
+      ...(usage ? { usage } : {}),
+      ...(responseModel ? { responseModel } : {}),
+      stream: state.stream,
+    });
+    return response;
+  };
+}

@@ -1,0 +1,432 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { isFetchOriginError, isRetryableError } from '@anthropic-ai/sdk/core/middleware';
+import pRetry, { AbortError as StopRetrying } from 'p-retry';
+import { callState, type CallState, type StreamResult } from '../call-state';
+import { classifyError, classifyResponse, errorCodeOf, type FailureVerdict } from '../classify';
+import { StreamInterruptedError } from '../errors/stream-interrupted-error';
+import type { EventHub, RetryEvent } from '../events';
+import type { LogSink } from '../logging';
+import type { ResolvedRetryOptions } from '../options';
+import type { APIRequest, Middleware, MiddlewareContext, MiddlewareNext } from '../sdk-types';
+import { PreContentFailure } from '../stream/stream-tap';
+import { statusForErrorType } from '../stream/error-types';
+import { deadlineError } from './deadline';
+
+/** One failed attempt, as p-retry sees it. */
+class AttemptFailure extends Error {
+  constructor(
+    readonly verdict: FailureVerdict,
+    readonly response: Response | undefined,
+    readonly error: unknown,
+  ) {
+    super(`attempt failed: ${verdict.reason}`);
+    this.name = 'AttemptFailure';
+  }
+}
+
+/** Where the wait before the next attempt comes from. */
+interface DelayPlan {
+  readonly delayMs: number;
+  readonly source: RetryEvent['delaySource'];
+}
+
+/** Largest delay one timer can hold; hints beyond it are treated as absent, as the SDK does. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The server's own hint, if it gave a usable one: `retry-after-ms` (float ms), else `retry-after` (seconds,
+ * or an HTTP date). Values that are not positive or do not fit a timer are ignored, like the SDK does.
+ */
+export function retryAfterHint(headers: Headers | undefined, now = Date.now()): DelayPlan | undefined {
+  if (!headers) return undefined;
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null) {
+    const value = Number.parseFloat(ms);
+    if (Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS) return { delayMs: value, source: 'retry-after-ms' };
+  }
+  const after = headers.get('retry-after');
+  if (after !== null && after.trim() !== '') {
+    const seconds = Number(after.trim());
+    const value = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(after) - now;
+    if (Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS) return { delayMs: value, source: 'retry-after' };
+  }
+  return undefined;
+}
+
+/** Exponential backoff with full jitter: `random(0, min(cap, base · 2^n))`, n = retries already made. */
+export function backoffDelay(retryIndex: number, config: ResolvedRetryOptions, random: () => number): number {
+  const ceiling = Math.min(config.maxDelayMs, config.baseDelayMs * 2 ** retryIndex);
+  return config.jitter ? random() * ceiling : ceiling;
+}
+
+/** Sleeps `ms`, ending at once (rejecting with the signal's reason) when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A request body that can be sent again as is. Streams and async iterables cannot. */
+function isReplayable(body: APIRequest['body']): boolean {
+  if (body === null || body === undefined || typeof body === 'string') return true;
+  if (body instanceof ReadableStream) return false;
+  return !(typeof body === 'object' && (Symbol.asyncIterator in body || Symbol.iterator in body));
+}
+
+/** The SDK retries these statuses on its own; a final one we hand back must say "do not". */
+function sdkWouldRetry(response: Response): boolean {
+  const s = response.status;
+  const hint = response.headers.get('x-should-retry');
+  if (hint === 'false') return false;
+  return hint === 'true' || s === 408 || s === 409 || s === 429 || s >= 500;
+}
+
+/** A copy of `response` marked `x-should-retry: false`, so the SDK's own loop does not retry it. */
+function markFinal(response: Response): Response {
+  if (!sdkWouldRetry(response)) return response;
+  const headers = new Headers(response.headers);
+  headers.set('x-should-retry', 'false');
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+function timeoutLike(error: unknown): boolean {
+  const cause = error instanceof Error && 'cause' in error ? String(error.cause) : '';
+  return /timed? ?out/i.test(String(error) + cause);
+}
+
+/** Whether the SDK's loop would run the chain again after this error (connection- or timeout-like). */
+function sdkWouldRetryError(error: unknown): boolean {
+  return isRetryableError(error) || timeoutLike(error);
+}
+
+function isSse(response: Response): boolean {
+  return (response.headers.get('content-type') ?? '').includes('text/event-stream');
+}
+
+async function discard(response: Response | undefined): Promise<void> {
+  if (response?.body && !response.bodyUsed) await response.body.cancel().catch(() => undefined);
+}
+
+/** Dependencies of the retry layer. */
+export interface RetryLayerDeps {
+  readonly config: ResolvedRetryOptions;
+  readonly events: EventHub;
+  readonly log: LogSink;
+  /** Builds the SDK's typed error for a status (the client's `makeStatusError`). */
+  readonly statusError: (status: number, body: unknown, headers: Headers) => Error;
+  readonly random?: () => number;
+}
+
+/**
+ * Retry layer (p-retry). The one retry owner: it calls `next()` again for retryable failures, waits as
+ * the server asks (`retry-after-ms`, `retry-after`) up to `maxRetryAfterMs`, else backs off exponentially
+ * with full jitter; a hint beyond the cap or beyond the deadline ends the call at once with the server's
+ * own error. On final failure it returns the last response (marked so the SDK does not retry it again),
+ * and the SDK builds its usual typed error from it.
+ *
+ * Streams are returned at their headers, never buffered. If one fails before any content reached the
+ * reader (an SSE `error` event, a cut, an early end, a stall), the layer sends the request again from
+ * inside the body and continues the same stream from the new response; once content has flowed, a
+ * failure is the reader's error.
+ */
+export function createRetryLayer(deps: RetryLayerDeps): Middleware {
+  const { config, events, log, statusError } = deps;
+  const random = deps.random ?? Math.random;
+
+  function planDelay(failure: AttemptFailure, state: CallState): DelayPlan | undefined {
+    const hint = retryAfterHint(failure.response?.headers);
+    let plan: DelayPlan;
+    if (hint) {
+      if (hint.delayMs > config.maxRetryAfterMs) return undefined;
+      plan = hint;
+    } else {
+      plan = { delayMs: backoffDelay(state.retries, config, random), source: 'backoff' };
+    }
+    if (state.deadlineAt !== undefined && performance.now() + plan.delayMs >= state.deadlineAt) return undefined;
+    return plan;
+  }
+
+  function announce(state: CallState, failure: AttemptFailure, plan: DelayPlan): void {
+    if (!events.has('retry') && !log.enabled('warn')) return;
+    const payload: RetryEvent = {
+      callId: state.id,
+      attempt: state.attempts,
+      delayMs: Math.round(plan.delayMs),
+      delaySource: plan.source,
+      reason: failure.verdict.reason,
+      ...(failure.verdict.status !== undefined ? { status: failure.verdict.status } : {}),
+      ...(state.requestId ? { requestId: state.requestId } : {}),
+      ...(state.model ? { model: state.model } : {}),
+    };
+    log.log('warn', { ...payload }, 'retrying Anthropic call');
+    events.emit('retry', payload);
+  }
+
+  /** Decides on a failed attempt: waits and returns true to try again, or returns false. */
+  async function shouldRetry(failure: AttemptFailure, state: CallState, ctx: MiddlewareContext): Promise<boolean> {
+    if (!failure.verdict.retryable || state.retries >= state.retryBudget) return false;
+    const plan = planDelay(failure, state);
+    if (!plan) return false;
+    await discard(failure.response);
+    announce(state, failure, plan);
+    await sleep(plan.delayMs, state.signal ?? ctx.options?.signal);
+    state.retries++;
+    return true;
+  }
+
+  return async function retry(request, next, ctx) {
+    const state = callState(ctx);
+    if (!state) return next(request);
+    state.sdkPasses++;
+    state.sdkWillRetry = false;
+    if (state.finalThrown) throw state.finalThrown.error;
+    if (!config.enabled || !isReplayable(request.body)) state.retryBudget = Math.min(state.retryBudget, state.retries);
+
+    // The SDK stamps the header with its own pass number; any other value (or none) is the caller's.
+    const ownsRetryCount = request.headers.get('x-stainless-retry-count') === String(state.sdkPasses - 1);
+    const attempt = makeAttempt(request, next, ctx, state, ownsRetryCount);
+
+    let response: Response;
+    try {
+      response = await pRetry(attempt, {
+        retries: Math.max(0, state.retryBudget - state.retries),
+        // p-retry owns the loop; the wait is ours (server hints, full jitter), taken in shouldRetry.
+        minTimeout: 0,
+        maxTimeout: 0,
+        factor: 1,
+        randomize: false,
+        shouldRetry: ({ error }) => shouldRetry(error as AttemptFailure, state, ctx),
+      });
+    } catch (thrown) {
+      if (!(thrown instanceof AttemptFailure)) throw thrown; // an abort while sleeping: the deadline layer maps it
+      if (thrown.response) {
+        if (thrown.response.status === 401 && state.sdkPasses <= state.sdkPassesAllowed) {
+          // The SDK refreshes a bearer token after a 401 and runs the chain once more; let it.
+          state.sdkWillRetry = true;
+        }
+        return markFinal(thrown.response);
+      }
+      if (state.sdkPasses <= state.sdkPassesAllowed && sdkWouldRetryError(thrown.error)) {
+        // The SDK would start another pass; it must not start another round of attempts.
+        state.finalThrown = { error: thrown.error };
+        state.sdkWillRetry = true;
+      }
+      throw thrown.error;
+    }
+
+    if (state.stream && response.body && isSse(response)) return resumable(response, attempt, state, ctx);
+    return response;
+  };
+
+  /** One attempt: stamps the retry count, sends, classifies. Throws an `AttemptFailure` on failure. */
+  function makeAttempt(
+    request: APIRequest,
+    next: MiddlewareNext,
+    ctx: MiddlewareContext,
+    state: CallState,
+    ownsRetryCount: boolean,
+  ): () => Promise<Response> {
+    return async () => {
+      if (callAborted(state, ctx)) throw new StopRetrying(new AttemptFailure(ABORTED, undefined, state.signal?.reason));
+      let attemptRequest = request;
+      if (ownsRetryCount) {
+        const headers = new Headers(request.headers);
+        headers.set('x-stainless-retry-count', String(state.attempts));
+        attemptRequest = { ...request, headers };
+      }
+      state.attempts++;
+      let response: Response;
+      try {
+        response = await next(attemptRequest);
+      } catch (error) {
+        const verdict = classifyError(error, callAborted(state, ctx));
+        state.lastFailure = { reason: verdict.reason, error };
+        const failure = new AttemptFailure(verdict, undefined, error);
+        throw verdict.retryable ? failure : new StopRetrying(failure);
+      }
+      state.lastStatus = response.status;
+      state.requestId = response.headers.get('request-id') ?? state.requestId;
+      if (response.ok) return response;
+      const code = response.status === 429 ? errorCodeOf(await ctx.parse(response).catch(() => undefined)) : undefined;
+      const verdict = classifyResponse(response.status, response.headers, code);
+      state.lastFailure = { status: response.status, reason: verdict.reason };
+      const failure = new AttemptFailure(verdict, response, undefined);
+      throw verdict.retryable ? failure : new StopRetrying(failure);
+    };
+  }
+
+  /**
+   * Wraps a streaming response so that a failure before any content is recovered by new attempts within
+   * the same body. Publishes the logical stream's outcome on `state.streamResult`.
+   */
+  function resumable(first: Response, attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext): Response {
+    let reader: ReadableStreamDefaultReader<Uint8Array> = first.body!.getReader();
+    let settle!: (result: StreamResult) => void;
+    state.streamResult = new Promise<StreamResult>((resolve) => (settle = resolve));
+    let settled = false;
+    const finish = (result: StreamResult) => {
+      if (settled) return;
+      settled = true;
+      settle(result);
+    };
+    const attemptOutcome = async (): Promise<StreamResult | undefined> => state.lastAttemptStream;
+
+    /**
+     * After a pre-content failure: a reader for the continuation, or how the stream ends — an error, or
+     * the last SSE `error` event passed on as the SDK would have seen it without us.
+     */
+    const recover = async (
+      failure: PreContentFailure,
+    ): Promise<ReadableStreamDefaultReader<Uint8Array> | { error: Error } | { event: Uint8Array; failure: PreContentFailure }> => {
+      let current = preContentAttemptFailure(failure, state, ctx);
+      for (;;) {
+        if (callAborted(state, ctx)) return { error: callAbortError(state, ctx) };
+        let again: boolean;
+        try {
+          again = await shouldRetry(current, state, ctx);
+        } catch {
+          return { error: callAbortError(state, ctx) };
+        }
+        if (!again) {
+          const cause = current.error;
+          if (cause instanceof PreContentFailure && cause.kind === 'sse_error') {
+            return { event: errorEventBytes(cause.errorBody), failure: cause };
+          }
+          return { error: await finalError(current) };
+        }
+        let response: Response;
+        try {
+          response = await attempt();
+        } catch (thrown) {
+          const f = unwrap(thrown);
+          if (!f) return { error: thrown instanceof Error ? thrown : new Error(String(thrown)) };
+          if (f.verdict.reason === 'caller_abort') return { error: callAbortError(state, ctx) };
+          current = f;
+          if (!f.verdict.retryable) return { error: await finalError(f) };
+          continue;
+        }
+        if (response.body && isSse(response)) return response.body.getReader();
+        return { error: new Error('stream continuation did not return a stream') };
+      }
+    };
+
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        for (;;) {
+          let chunk: ReadableStreamReadResult<Uint8Array>;
+          try {
+            chunk = await reader.read();
+          } catch (error) {
+            if (!(error instanceof PreContentFailure)) {
+              finish({ complete: false, ...(isAbortError(error) ? { cancelled: true } : { error }) });
+              controller.error(error);
+              return;
+            }
+            const next = await recover(error);
+            if ('error' in next) {
+              finish({ complete: false, error: next.error });
+              controller.error(next.error);
+              return;
+            }
+            if ('event' in next) {
+              finish({ complete: false, error: next.failure });
+              controller.enqueue(next.event);
+              controller.close();
+              return;
+            }
+            reader = next;
+            continue;
+          }
+          if (chunk.done) {
+            const outcome = await attemptOutcome();
+            finish(outcome ?? { complete: true });
+            controller.close();
+            return;
+          }
+          controller.enqueue(chunk.value);
+          return;
+        }
+      },
+      cancel(reason) {
+        finish({ complete: false, cancelled: true });
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, { status: first.status, statusText: first.statusText, headers: first.headers });
+  }
+
+  /** The verdict on a stream that failed before content, as an attempt failure. */
+  function preContentAttemptFailure(failure: PreContentFailure, state: CallState, ctx: MiddlewareContext): AttemptFailure {
+    let verdict: FailureVerdict;
+    if (callAborted(state, ctx)) verdict = ABORTED;
+    else if (failure.kind === 'sse_error') {
+      verdict = classifyResponse(statusForErrorType(failure.errorType ?? 'api_error'), new Headers());
+    } else {
+      verdict = { reason: failure.kind === 'stalled' ? 'attempt_timeout' : 'stream_interrupted', retryable: true, healthFailure: true };
+    }
+    state.lastFailure = { reason: verdict.reason, error: failure };
+    return new AttemptFailure(verdict, undefined, failure);
+  }
+
+  /** The error a stream ends with when its failure is not retried (any more). */
+  async function finalError(last: AttemptFailure): Promise<Error> {
+    const cause = last.error;
+    if (last.response) {
+      const text = await last.response.text().catch(() => '');
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      return statusError(last.response.status, body, last.response.headers);
+    }
+    if (cause instanceof PreContentFailure) {
+      if (cause.kind === 'stalled') return new APIConnectionTimeoutError();
+      const lost = cause.cause instanceof Error ? cause.cause : undefined;
+      return new StreamInterruptedError(cause.kind === 'cut' ? 'cut' : 'incomplete', 0, lost);
+    }
+    if (timeoutLike(cause)) return new APIConnectionTimeoutError();
+    if (isFetchOriginError(cause)) return new APIConnectionError({ cause: cause as Error });
+    return cause instanceof Error ? cause : new Error(String(cause));
+  }
+}
+
+/** An SSE `error` event carrying the API's error payload, as the server sent it. */
+function errorEventBytes(payload: unknown): Uint8Array {
+  return new TextEncoder().encode(`event: error\ndata: ${JSON.stringify(payload)}\n\n`);
+}
+
+function unwrap(thrown: unknown): AttemptFailure | undefined {
+  if (thrown instanceof AttemptFailure) return thrown;
+  if (thrown instanceof StopRetrying && thrown.originalError instanceof AttemptFailure) return thrown.originalError;
+  return undefined;
+}
+
+function isAbortError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}
+
+const ABORTED: FailureVerdict = { reason: 'caller_abort', retryable: false, healthFailure: false };
+
+function callAborted(state: CallState, ctx: MiddlewareContext): boolean {
+  return state.signal?.aborted === true || ctx.options?.signal?.aborted === true;
+}
+
+/** The error for a call ended by its caller (abort) or its deadline, raised inside a stream body. */
+function callAbortError(state: CallState, ctx: MiddlewareContext): Error {
+  if (ctx.options?.signal?.aborted) return new APIUserAbortError();
+  return deadlineError(state.deadlineMs ?? 0, state.attempts, state.lastFailure);
+}

@@ -1,0 +1,38 @@
+import { callState, type StreamResult } from '../call-state';
+import type { Middleware } from '../sdk-types';
+import { tapSseResponse } from '../stream/stream-tap';
+
+/** Outcome of each guarded streaming attempt, by the `Response` the guard returned (for inner layers). */
+export const attemptStreamResults = new WeakMap<Response, Promise<StreamResult>>();
+
+function isSse(response: Response): boolean {
+  return (response.headers.get('content-type') ?? '').includes('text/event-stream');
+}
+
+/**
+ * Stream guard, innermost: taps every successful SSE response of the attempt (see `tapSseResponse`) —
+ * no buffering, events pass as soon as they are complete — so that a stream failing before its first
+ * content can be resumed by the retry layer, a stream failing after it surfaces as an error, and the
+ * stream's usage is known to the layers that account for it.
+ *
+ * @param defaultTimeoutMs the client's `timeout`, used as the wait allowed for a stream's first content.
+ */
+export function createStreamGuardLayer(defaultTimeoutMs: () => number): Middleware {
+  return async function streamGuard(request, next, ctx) {
+    const response = await next(request);
+    const state = callState(ctx);
+    if (!state || !state.stream || !response.ok || !response.body || !isSse(response)) return response;
+    const suppressMessageStart = state.readerHasMessageStart;
+    const tapped = tapSseResponse(response, {
+      firstContentTimeoutMs: ctx.options?.timeout ?? defaultTimeoutMs(),
+      suppressMessageStart,
+      onCommit: () => state.contentCommitted(),
+      onMessageStartDelivered: () => {
+        state.readerHasMessageStart = true;
+      },
+    });
+    attemptStreamResults.set(tapped.response, tapped.result);
+    state.lastAttemptStream = tapped.result;
+    return tapped.response;
+  };
+}

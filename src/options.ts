@@ -1,0 +1,231 @@
+import type { Logger as PinoLogger, LoggerOptions as PinoLoggerOptions } from 'pino';
+import { z } from 'zod';
+import { ConfigError } from './errors/config-error';
+import type { ClientOptions, SdkLogger } from './sdk-types';
+
+/**
+ * Retry policy. One retry owner: this layer. The SDK's own retry loop is kept from retrying on top
+ * (attempts would multiply), while its one-shot token refresh after a 401 keeps working.
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt. Same meaning as the SDK's `maxRetries`. Default 2 (3 attempts). */
+  retries?: number;
+  /** Backoff base: the first retry sleeps up to this long. Default 500 ms. */
+  baseDelayMs?: number;
+  /** Cap of the exponential backoff (before jitter). Default 8000 ms. */
+  maxDelayMs?: number;
+  /**
+   * Longest server hint (`retry-after-ms` / `retry-after`) the call will wait for. A longer hint fails the
+   * call at once with the server's own error rather than sleeping. Default 60000 ms.
+   */
+  maxRetryAfterMs?: number;
+  /** Full jitter (`random(0, backoff)`) on computed backoff. Default true; false gives the exact backoff. */
+  jitter?: boolean;
+}
+
+/** How calls are grouped into circuit breakers. */
+export type BreakerScope = 'client' | 'model';
+
+/** Circuit breaker (opossum) settings. Only health failures count: 5xx, 529, connection errors, timeouts. */
+export interface BreakerOptions {
+  /** Failure percentage in the rolling window at which the breaker opens. Default 50. */
+  errorThresholdPercentage?: number;
+  /** Minimum attempts in the window before the breaker may open. Default 10. */
+  volumeThreshold?: number;
+  /** Length of the rolling statistics window. Default 10000 ms. */
+  rollingWindowMs?: number;
+  /** How long the breaker stays open before letting one probe through (half-open). Default 30000 ms. */
+  resetTimeoutMs?: number;
+  /** One breaker for the whole client (`'client'`, default) or one per requested model (`'model'`). */
+  scope?: BreakerScope;
+}
+
+/** Logger option: a pino logger, pino options to build one, an SDK-style logger (e.g. `console`), or `false`. */
+export type LoggerOption = PinoLogger | PinoLoggerOptions | SdkLogger | false;
+
+/**
+ * Options of `new ResilientClaude()`: every `@anthropic-ai/sdk` `ClientOptions` field (passed through
+ * unchanged), plus the resilience layers' settings. Each layer takes `false` to switch it off.
+ */
+export interface ResilientClaudeOptions extends Omit<ClientOptions, 'logger'> {
+  /** Retries per call (SDK-compatible; same as `retry.retries`). Default 2. */
+  maxRetries?: number;
+  /** Retry policy, or `false` for no retries at all. Default on. */
+  retry?: RetryOptions | false;
+  /** Circuit breaker, or `false`. Default on. */
+  circuitBreaker?: BreakerOptions | false;
+  /**
+   * Overall deadline per call in ms: rate-limit queueing, every attempt and every backoff sleep. When it
+   * passes, the call fails with `DeadlineExceededError`. Default none (each attempt still has the SDK's
+   * `timeout`). Per call: `callOptions({ deadline })`.
+   */
+  deadline?: number;
+  /**
+   * Where logs go: one `info` record per call, retries and breaker changes at `warn`. Default: a pino
+   * logger at level `warn` writing to stdout. The SDK's own log lines go to the same logger.
+   */
+  logger?: LoggerOption;
+}
+
+/** Retry settings with defaults applied. */
+export interface ResolvedRetryOptions {
+  readonly enabled: boolean;
+  readonly retries: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly maxRetryAfterMs: number;
+  readonly jitter: boolean;
+}
+
+/** Breaker settings with defaults applied. */
+export interface ResolvedBreakerOptions {
+  readonly enabled: boolean;
+  readonly errorThresholdPercentage: number;
+  readonly volumeThreshold: number;
+  readonly rollingWindowMs: number;
+  readonly resetTimeoutMs: number;
+  readonly scope: BreakerScope;
+}
+
+/** Documented defaults, in one place. */
+export const DEFAULTS = Object.freeze({
+  retry: Object.freeze({ retries: 2, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000, jitter: true }),
+  circuitBreaker: Object.freeze({
+    errorThresholdPercentage: 50,
+    volumeThreshold: 10,
+    rollingWindowMs: 10_000,
+    resetTimeoutMs: 30_000,
+    scope: 'client' as BreakerScope,
+  }),
+  logLevel: 'warn' as const,
+});
+
+// --- validation -------------------------------------------------------------------------------------
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function check<T>(predicate: (value: unknown) => boolean, expected: string) {
+  return z.custom<T>((value) => predicate(value), { error: expected });
+}
+
+const isNonNegativeInteger = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isPositiveDuration = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_TIMER_MS;
+const isNonNegativeDuration = (v: unknown) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_TIMER_MS;
+
+const nonNegativeInteger = check<number>(isNonNegativeInteger, 'a non-negative integer');
+const positiveDuration = check<number>(isPositiveDuration, `a number of milliseconds in (0, ${MAX_TIMER_MS}]`);
+const nonNegativeDuration = check<number>(isNonNegativeDuration, `a number of milliseconds in [0, ${MAX_TIMER_MS}]`);
+
+const retrySchema = z.strictObject({
+  retries: nonNegativeInteger.optional(),
+  baseDelayMs: nonNegativeDuration.optional(),
+  maxDelayMs: nonNegativeDuration.optional(),
+  maxRetryAfterMs: nonNegativeDuration.optional(),
+  jitter: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
+});
+
+const breakerSchema = z.strictObject({
+  errorThresholdPercentage: check<number>(
+    (v) => typeof v === 'number' && v > 0 && v <= 100,
+    'a percentage in (0, 100]',
+  ).optional(),
+  volumeThreshold: nonNegativeInteger.optional(),
+  rollingWindowMs: positiveDuration.optional(),
+  resetTimeoutMs: positiveDuration.optional(),
+  scope: check<BreakerScope>((v) => v === 'client' || v === 'model', "'client' or 'model'").optional(),
+});
+
+function describeIssue(issue: z.core.$ZodIssue): { path: string; expected: string } {
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = (issue as { keys?: string[] }).keys ?? [];
+    return { path: keys.map((k) => (path ? `${path}.${k}` : k)).join(', '), expected: 'no such option (unknown key)' };
+  }
+  return { path, expected: issue.message };
+}
+
+/** Validates one option section that may be `false`, `undefined` or an object of the given schema. */
+function validateSection(name: string, value: unknown, schema: z.ZodType): void {
+  if (value === undefined || value === false) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(name, 'an options object or false', `got ${describeValue(value)}`);
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    if (first) {
+      const { path, expected } = describeIssue(first);
+      const option = path ? `${name}.${path}` : name;
+      throw new ConfigError(option, expected, `got ${describeValue(readPath(value, first.path))}`);
+    }
+  }
+}
+
+function readPath(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = value;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** A short, secret-free description of a bad value for error messages. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `a string of length ${value.length}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'undefined') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/** Throws `ConfigError` naming the first wrong option. SDK options are left to the SDK's own checks. */
+export function validateOptions(options: ResilientClaudeOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError('options', 'an options object', `got ${describeValue(options)}`);
+  }
+  if (options.maxRetries !== undefined && !isNonNegativeInteger(options.maxRetries)) {
+    throw new ConfigError('maxRetries', 'a non-negative integer', `got ${describeValue(options.maxRetries)}`);
+  }
+  validateSection('retry', options.retry, retrySchema);
+  validateSection('circuitBreaker', options.circuitBreaker, breakerSchema);
+  if (options.deadline !== undefined && !isPositiveDuration(options.deadline)) {
+    throw new ConfigError('deadline', `a number of milliseconds in (0, ${MAX_TIMER_MS}]`, `got ${describeValue(options.deadline)}`);
+  }
+  const logger = options.logger;
+  if (logger !== undefined && logger !== false && (typeof logger !== 'object' || logger === null)) {
+    throw new ConfigError('logger', 'a pino logger, pino options, an SDK logger or false', `got ${describeValue(logger)}`);
+  }
+}
+
+/** Applies retry defaults. `maxRetries` and `retry.retries` are the same setting; see the client. */
+export function resolveRetry(options: ResilientClaudeOptions, retries: number): ResolvedRetryOptions {
+  const retry = options.retry;
+  const d = DEFAULTS.retry;
+  if (retry === false) return { enabled: false, retries: 0, ...pickDelays(undefined) };
+  return { enabled: true, retries, ...pickDelays(retry) };
+
+  function pickDelays(r: RetryOptions | undefined) {
+    return {
+      baseDelayMs: r?.baseDelayMs ?? d.baseDelayMs,
+      maxDelayMs: r?.maxDelayMs ?? d.maxDelayMs,
+      maxRetryAfterMs: r?.maxRetryAfterMs ?? d.maxRetryAfterMs,
+      jitter: r?.jitter ?? d.jitter,
+    };
+  }
+}
+
+/** Applies breaker defaults. */
+export function resolveBreaker(options: ResilientClaudeOptions): ResolvedBreakerOptions {
+  const b = options.circuitBreaker || undefined;
+  const d = DEFAULTS.circuitBreaker;
+  return {
+    enabled: options.circuitBreaker !== false,
+    errorThresholdPercentage: b?.errorThresholdPercentage ?? d.errorThresholdPercentage,
+    volumeThreshold: b?.volumeThreshold ?? d.volumeThreshold,
+    rollingWindowMs: b?.rollingWindowMs ?? d.rollingWindowMs,
+    resetTimeoutMs: b?.resetTimeoutMs ?? d.resetTimeoutMs,
+    scope: b?.scope ?? d.scope,
+  };
+}

@@ -1,0 +1,97 @@
+/** One complete SSE event block, with its original bytes. */
+export interface SseBlock {
+  /** The block exactly as received, terminating blank line included. */
+  readonly bytes: Uint8Array;
+  /** The `event:` field, or undefined. */
+  readonly event: string | undefined;
+  /** The `data:` lines joined with `\n`. */
+  readonly data: string;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const decoder = new TextDecoder();
+
+function parseBlock(bytes: Uint8Array): SseBlock {
+  let event: string | undefined;
+  const data: string[] = [];
+  for (const line of decoder.decode(bytes).split(/\r\n|\r|\n/)) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+  }
+  return { bytes, event, data: data.join('\n') };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * Splits an SSE byte stream into complete event blocks without altering a byte: a block ends at a blank
+ * line (line terminators CRLF, LF or CR, as the SSE spec allows). Passing blocks on whole — never half an
+ * event — is what lets a stream guard hold back or drop a single event (e.g. an `error` event that
+ * arrives before any content) while everything else reaches the reader unchanged.
+ */
+export class SseBlockSplitter {
+  #pending: Uint8Array = new Uint8Array(0);
+  /** Scan position within `#pending`. */
+  #scan = 0;
+  /** Start of the current line is at or before `#scan`, and the line has no characters yet. */
+  #lineEmpty = true;
+  /** Start of the current block within `#pending`. */
+  #blockStart = 0;
+
+  /** Feeds bytes; returns the blocks completed by them. */
+  push(chunk: Uint8Array): SseBlock[] {
+    this.#pending = concat(this.#pending, chunk);
+    const buf = this.#pending;
+    const blocks: SseBlock[] = [];
+    let i = this.#scan;
+    while (i < buf.length) {
+      const b = buf[i]!;
+      if (b === CR) {
+        if (i + 1 >= buf.length) break; // need the next byte to tell CR from CRLF
+        const end = buf[i + 1] === LF ? i + 2 : i + 1;
+        i = this.#lineEnd(buf, end, blocks);
+      } else if (b === LF) {
+        i = this.#lineEnd(buf, i + 1, blocks);
+      } else {
+        this.#lineEmpty = false;
+        i++;
+      }
+    }
+    // Keep only the unfinished block.
+    if (this.#blockStart > 0) {
+      this.#pending = buf.slice(this.#blockStart);
+      i -= this.#blockStart;
+      this.#blockStart = 0;
+    }
+    this.#scan = i;
+    return blocks;
+  }
+
+  /** Bytes of an unfinished trailing block (a stream that ended mid-event). */
+  remainder(): Uint8Array {
+    return this.#pending.slice(this.#blockStart);
+  }
+
+  #lineEnd(buf: Uint8Array, next: number, blocks: SseBlock[]): number {
+    if (this.#lineEmpty) {
+      // A blank line: the block ends here. Blank lines with nothing before them are just separators.
+      // Blocks without an event (comments, extra separators) are returned too, so no byte is lost.
+      blocks.push(parseBlock(buf.slice(this.#blockStart, next)));
+      this.#blockStart = next;
+    }
+    this.#lineEmpty = true;
+    return next;
+  }
+}

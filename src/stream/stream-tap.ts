@@ -1,0 +1,285 @@
+import type { StreamResult, UsageTotals } from '../call-state';
+import { StreamInterruptedError } from '../errors/stream-interrupted-error';
+import { SseBlockSplitter, type SseBlock } from './sse-blocks';
+
+/** How a stream failed before delivering any content. */
+export type PreContentKind = 'sse_error' | 'cut' | 'incomplete' | 'stalled';
+
+/**
+ * A streaming attempt that failed before any content reached the reader: nothing of value was lost, so
+ * the retry layer may send the request again and continue the same stream from the new response.
+ * Internal: the retry layer turns it into the final error when it does not retry.
+ */
+export class PreContentFailure extends Error {
+  constructor(
+    readonly kind: PreContentKind,
+    /** For `sse_error`: the API error type and the event's JSON payload. */
+    readonly errorType: string | undefined,
+    readonly errorBody: unknown,
+    /** Whether the reader already received this attempt's `message_start`. */
+    readonly deliveredMessageStart: boolean,
+    /** Headers of the failed attempt's response (request-id, rate-limit headers). */
+    readonly headers: Headers,
+    cause?: unknown,
+  ) {
+    super(`stream failed before content (${kind}${errorType ? `: ${errorType}` : ''})`, { cause });
+    this.name = 'PreContentFailure';
+  }
+}
+
+/** A tapped stream: the response to hand on, and its outcome once read to the end. */
+export interface TappedStream {
+  readonly response: Response;
+  readonly result: Promise<StreamResult>;
+}
+
+/** Options of {@link tapSseResponse}. */
+export interface TapOptions {
+  /** How long the reader may wait for the first content before the attempt counts as stalled. */
+  readonly firstContentTimeoutMs: number;
+  /** Drop this attempt's `message_start`: the reader already has one from an earlier attempt. */
+  readonly suppressMessageStart: boolean;
+  /** Called once, when content is first committed to the reader. */
+  readonly onCommit?: () => void;
+  /** Called when this attempt's `message_start` is passed on to the reader. */
+  readonly onMessageStartDelivered?: () => void;
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Guards one streaming attempt without buffering it: events reach the reader as soon as they are complete,
+ * byte for byte. What it adds:
+ * - before content is committed (anything beyond `message_start` and pings), an SSE `error` event, a cut
+ *   socket, an early end or a stall longer than the attempt timeout become a {@link PreContentFailure}
+ *   instead of reaching the reader, so the retry layer can resume the stream from a new attempt. A
+ *   `content_block_start` is held back until the next event confirms the block, for the same reason;
+ * - after that, a cut socket or an end without `message_stop` become a {@link StreamInterruptedError}:
+ *   never a silently shortened success. An `error` event is passed on (the SDK raises it);
+ * - it records the whole-message usage (message_start, then message_delta totals, which replace rather
+ *   than add) for cost, limits and logs.
+ */
+export function tapSseResponse(response: Response, options: TapOptions): TappedStream {
+  const reader = response.body!.getReader();
+  const splitter = new SseBlockSplitter();
+  const usage: Record<string, unknown> = {};
+  let sawUsage = false;
+  let model: string | undefined;
+  let deltas = 0;
+  let committed = false;
+  let deliveredMessageStart = false;
+  let suppressPending = options.suppressMessageStart;
+  let complete = false;
+  let errorEventAfterContent: unknown;
+  let held: Uint8Array[] = [];
+  let stalled = false;
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let pendingFailure: PreContentFailure | undefined;
+
+  let settle!: (result: StreamResult) => void;
+  const result = new Promise<StreamResult>((resolve) => {
+    settle = resolve;
+  });
+  let settled = false;
+  const finish = (extra: Partial<StreamResult>) => {
+    if (watchdog) clearTimeout(watchdog);
+    if (settled) return;
+    settled = true;
+    const totals: UsageTotals | undefined = sawUsage
+      ? {
+          inputTokens: num(usage.input_tokens),
+          outputTokens: num(usage.output_tokens),
+          cacheReadTokens: num(usage.cache_read_input_tokens),
+          cacheWriteTokens: num(usage.cache_creation_input_tokens),
+          raw: { ...usage },
+        }
+      : undefined;
+    settle({ complete, ...(totals ? { usage: totals } : {}), ...(model ? { model } : {}), ...extra });
+  };
+
+  const mergeUsage = (value: unknown) => {
+    if (typeof value !== 'object' || value === null) return;
+    sawUsage = true;
+    for (const [key, v] of Object.entries(value)) if (v !== null && v !== undefined) usage[key] = v;
+  };
+
+  const preContent = (kind: PreContentKind, errorType?: string, errorBody?: unknown, cause?: unknown) => {
+    const failure = new PreContentFailure(kind, errorType, errorBody, deliveredMessageStart, response.headers, cause);
+    finish({ error: failure, preContent: failure });
+    return failure;
+  };
+
+  const commit = (out: Uint8Array[]) => {
+    if (!committed) {
+      committed = true;
+      if (watchdog) clearTimeout(watchdog);
+      options.onCommit?.();
+    }
+    if (held.length) {
+      out.push(...held);
+      held = [];
+    }
+  };
+
+  /** Decides what to pass on for one block. Returns a failure to end the stream with, if any. */
+  const route = (block: SseBlock, out: Uint8Array[]): PreContentFailure | undefined => {
+    switch (block.event) {
+      case 'content_block_delta':
+        commit(out);
+        deltas++;
+        out.push(block.bytes);
+        return undefined;
+      case 'message_start': {
+        const parsed = safeJson(block.data) as { message?: { model?: unknown; usage?: unknown } } | undefined;
+        if (typeof parsed?.message?.model === 'string') model = parsed.message.model;
+        mergeUsage(parsed?.message?.usage);
+        if (suppressPending) {
+          suppressPending = false;
+          return undefined;
+        }
+        deliveredMessageStart = true;
+        options.onMessageStartDelivered?.();
+        out.push(block.bytes);
+        return undefined;
+      }
+      case 'content_block_start':
+        if (committed) out.push(block.bytes);
+        else held.push(block.bytes);
+        return undefined;
+      case 'error': {
+        const parsed = safeJson(block.data) as { error?: { type?: unknown } } | undefined;
+        const type = typeof parsed?.error?.type === 'string' ? parsed.error.type : 'api_error';
+        if (!committed) return preContent('sse_error', type, parsed ?? block.data);
+        errorEventAfterContent = parsed ?? block.data;
+        out.push(block.bytes);
+        return undefined;
+      }
+      case 'message_delta':
+        mergeUsage((safeJson(block.data) as { usage?: unknown } | undefined)?.usage);
+        commit(out);
+        out.push(block.bytes);
+        return undefined;
+      case 'message_stop':
+        complete = true;
+        commit(out);
+        out.push(block.bytes);
+        return undefined;
+      case 'ping':
+      case undefined:
+        out.push(block.bytes);
+        return undefined;
+      default:
+        commit(out);
+        out.push(block.bytes);
+        return undefined;
+    }
+  };
+
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pendingFailure) {
+        controller.error(pendingFailure);
+        return;
+      }
+      if (!committed && !watchdog && options.firstContentTimeoutMs > 0) {
+        watchdog = setTimeout(() => {
+          stalled = true;
+          reader.cancel().catch(() => undefined);
+        }, options.firstContentTimeoutMs);
+        watchdog.unref?.();
+      }
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          if (isAbort(error)) {
+            // The caller aborted or broke out: let the SDK see its own abort, as it would without us.
+            finish({ cancelled: true });
+            controller.error(error);
+          } else if (!committed) {
+            controller.error(preContent('cut', undefined, undefined, error));
+          } else {
+            const interrupted = new StreamInterruptedError('cut', deltas, error instanceof Error ? error : undefined);
+            finish({ error: interrupted });
+            controller.error(interrupted);
+          }
+          return;
+        }
+        if (chunk.done) {
+          if (stalled) {
+            controller.error(preContent('stalled'));
+          } else if (complete || errorEventAfterContent !== undefined) {
+            const rest = splitter.remainder();
+            if (rest.length) controller.enqueue(rest);
+            finish(errorEventAfterContent !== undefined ? { error: errorEventAfterContent } : {});
+            controller.close();
+          } else if (!committed) {
+            controller.error(preContent('incomplete'));
+          } else {
+            const incomplete = new StreamInterruptedError('incomplete', deltas);
+            finish({ error: incomplete });
+            controller.error(incomplete);
+          }
+          return;
+        }
+        const out: Uint8Array[] = [];
+        for (const block of splitter.push(chunk.value)) {
+          const failure = route(block, out);
+          if (failure) {
+            await reader.cancel().catch(() => undefined);
+            if (out.length) {
+              // Erroring a stream drops what is queued: deliver first, fail on the next read.
+              controller.enqueue(joinBytes(out));
+              pendingFailure = failure;
+            } else {
+              controller.error(failure);
+            }
+            return;
+          }
+        }
+        if (complete) finish({});
+        if (out.length) {
+          controller.enqueue(joinBytes(out));
+          return;
+        }
+      }
+    },
+    cancel(reason) {
+      finish({ cancelled: true });
+      return reader.cancel(reason);
+    },
+  });
+
+  return {
+    response: new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }),
+    result,
+  };
+}
+
+function isAbort(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}

@@ -1,0 +1,168 @@
+import { APIError, OverloadedError } from '@anthropic-ai/sdk';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CallRecord } from '../src/events';
+import { StreamInterruptedError } from '../src/errors/stream-interrupted-error';
+import { faults } from '../src/testing';
+import { messageRequests, params, startServer } from './helpers/setup';
+
+let env: Awaited<ReturnType<typeof startServer>>;
+beforeEach(async () => {
+  env = await startServer();
+});
+afterEach(async () => {
+  await env.close();
+});
+
+/** Reads a `create({stream:true})` stream to the end, returning its event types and text. */
+async function drain(stream: AsyncIterable<{ type: string; delta?: { type: string; text?: string } }>) {
+  const types: string[] = [];
+  let text = '';
+  for await (const event of stream) {
+    types.push(event.type);
+    if (event.type === 'content_block_delta' && event.delta?.type === 'text_delta') text += event.delta.text ?? '';
+  }
+  return { types, text };
+}
+
+async function referenceText(): Promise<string> {
+  const reference = env.client();
+  const message = await reference.messages.create(params);
+  env.server.resetLedger();
+  return message.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+}
+
+describe('streams that fail before their first content are retried', () => {
+  it.each([
+    ['an SSE error event', faults.sseError(0)],
+    ['a cut socket', faults.cutStream(0)],
+    ['an early end', faults.truncateStream(0)],
+  ])('%s: the caller gets one complete stream', async (_name, fault) => {
+    const expected = await referenceText();
+    const client = env.client();
+    env.server.schedule(fault);
+    const { types, text } = await drain(await client.messages.create({ ...params, stream: true }));
+    expect(text).toBe(expected);
+    expect(types.filter((t) => t === 'message_start')).toHaveLength(1);
+    expect(types.at(-1)).toBe('message_stop');
+    expect(messageRequests(env.server)).toHaveLength(2);
+  });
+
+  it('messages.stream().finalMessage() recovers the same way', async () => {
+    const expected = await referenceText();
+    const client = env.client();
+    env.server.schedule(faults.sseError(0), faults.cutStream(0));
+    const message = await client.messages.stream(params).finalMessage();
+    expect(message.content[0]).toMatchObject({ type: 'text', text: expected });
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+    expect(messageRequests(env.server)).toHaveLength(3);
+  });
+
+  it('an HTTP error before the stream starts is retried like any call', async () => {
+    const client = env.client();
+    env.server.schedule(faults.overloaded());
+    const { types } = await drain(await client.messages.create({ ...params, stream: true }));
+    expect(types.at(-1)).toBe('message_stop');
+  });
+
+  it('when retries run out, an SSE error reaches the caller as the SDK raises it', async () => {
+    const client = env.client({ maxRetries: 1 });
+    env.server.schedule(faults.sseError(0), faults.sseError(0));
+    const stream = await client.messages.create({ ...params, stream: true });
+    const error = (await drain(stream).catch((e: unknown) => e)) as APIError;
+    expect(error).toBeInstanceOf(APIError);
+    expect(error.type).toBe('overloaded_error');
+    expect(messageRequests(env.server)).toHaveLength(2);
+  });
+
+  it('when retries run out after a cut, the caller gets StreamInterruptedError, not a short success', async () => {
+    const client = env.client({ maxRetries: 1 });
+    env.server.schedule(faults.cutStream(0), faults.cutStream(0));
+    const stream = await client.messages.create({ ...params, stream: true });
+    const error = (await drain(stream).catch((e: unknown) => e)) as StreamInterruptedError;
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect(error.deltasReceived).toBe(0);
+  });
+
+  it('an HTTP error on the retry of a stream surfaces as the typed error', async () => {
+    const client = env.client({ maxRetries: 1 });
+    env.server.schedule(faults.sseError(0), faults.overloaded());
+    const stream = await client.messages.create({ ...params, stream: true });
+    await expect(drain(stream)).rejects.toBeInstanceOf(OverloadedError);
+  });
+});
+
+describe('after the first content, a failure is an error, never a shortened success', () => {
+  it('a cut socket raises StreamInterruptedError (not a bare TypeError)', async () => {
+    const client = env.client();
+    env.server.schedule(faults.cutStream(3));
+    const stream = await client.messages.create({ ...params, stream: true });
+    const error = (await drain(stream).catch((e: unknown) => e)) as StreamInterruptedError;
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect(error.kind).toBe('cut');
+    expect(error.deltasReceived).toBe(3);
+    expect(messageRequests(env.server)).toHaveLength(1);
+  });
+
+  it('an end without message_stop raises StreamInterruptedError', async () => {
+    const client = env.client();
+    env.server.schedule(faults.truncateStream(2));
+    const error = (await client.messages
+      .stream(params)
+      .finalMessage()
+      .catch((e: unknown) => e)) as StreamInterruptedError;
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect(error.kind).toBe('incomplete');
+  });
+
+  it('an SSE error event after content reaches the caller', async () => {
+    const client = env.client();
+    env.server.schedule(faults.sseError(2));
+    const stream = await client.messages.create({ ...params, stream: true });
+    const error = (await drain(stream).catch((e: unknown) => e)) as APIError;
+    expect(error).toBeInstanceOf(APIError);
+    expect(error.type).toBe('overloaded_error');
+    expect(messageRequests(env.server)).toHaveLength(1);
+  });
+
+  it('the call record says the stream failed', async () => {
+    const client = env.client();
+    const records: CallRecord[] = [];
+    client.on('callComplete', (r) => records.push(r));
+    env.server.schedule(faults.cutStream(2));
+    const stream = await client.messages.create({ ...params, stream: true });
+    await drain(stream).catch(() => undefined);
+    await expect.poll(() => records.length).toBe(1);
+    expect(records[0]).toMatchObject({ ok: false, stream: true, errorClass: 'StreamInterruptedError' });
+  });
+});
+
+describe('stream accounting', () => {
+  it('a completed stream records the usage the server served', async () => {
+    const client = env.client();
+    const records: CallRecord[] = [];
+    client.on('callComplete', (r) => records.push(r));
+    const message = await client.messages.stream(params).finalMessage();
+    await expect.poll(() => records.length).toBe(1);
+    const served = env.server.stats().served;
+    expect(records[0]).toMatchObject({ ok: true, stream: true, attempts: 1 });
+    expect(records[0]!.tokens).toEqual({
+      input: served.inputTokens,
+      output: served.outputTokens,
+      cacheRead: served.cacheReadTokens,
+      cacheWrite: served.cacheWrite5mTokens + served.cacheWrite1hTokens,
+    });
+    expect(records[0]!.tokens!.output).toBe(message.usage.output_tokens);
+  });
+
+  it('a caller that breaks out early is recorded as cancelled, not failed by the service', async () => {
+    const client = env.client();
+    const records: CallRecord[] = [];
+    client.on('callComplete', (r) => records.push(r));
+    const stream = await client.messages.create({ ...params, stream: true });
+    for await (const event of stream) {
+      if (event.type === 'content_block_delta') break;
+    }
+    await expect.poll(() => records.length).toBe(1);
+    expect(records[0]).toMatchObject({ ok: false, errorClass: 'APIUserAbortError' });
+  });
+});
