@@ -1,0 +1,153 @@
+/**
+ * Reading Anthropic's `anthropic-ratelimit-*` response headers and turning them into bucket
+ * settings.
+ *
+ * Per bucket the server sends `-limit` (capacity), `-remaining` (current level; token dimensions may
+ * be rounded down, e.g. to thousands) and `-reset` (RFC 3339: when the bucket will be FULL again).
+ * From these we learn:
+ *
+ * - **capacity** = `limit` (capped by a configured ceiling);
+ * - **refill rate** = `(limit − remaining) / (reset − serverNow)`, rather than assuming a minute.
+ *   Both timestamps and `remaining` are coarse, so every sample is treated as an interval (see
+ *   {@link deriveWindowMs}); a sample that is too imprecise, or a full bucket, keeps the previous
+ *   rate (initially `limit` per 60 s). The rate is stored as a *window* (time to refill from empty),
+ *   so a limit changed on the server scales the rate with it;
+ * - **level**: never above what the server says remains, minus what we reserved that the server
+ *   cannot have seen yet (the rule lives in `rate-limiter.ts`, `observe`).
+ *
+ * Clock skew: when a `date` header is present, `serverNow` is taken from it (its 1 s truncation is
+ * part of the uncertainty) so `reset − serverNow` is measured on the server's own clock; without it
+ * the local clock is trusted. Call `observe` when the headers arrive, not after a long stream ends:
+ * without a `date` header a late observation makes `reset − now` look shorter than it was.
+ *
+ * @module
+ */
+import { type ParsedBucketHeaders, type ParsedLimits } from './types';
+
+const PREFIX = 'anthropic-ratelimit-';
+
+/** Samples whose rate interval is wider than this ratio (high / low) are ignored. */
+export const MAX_SAMPLE_SPREAD = 1.5;
+/** Learned refill windows are clamped to this range (ms): 1 s … 24 h. */
+export const MIN_WINDOW_MS = 1_000;
+/** Upper clamp of learned refill windows (ms). */
+export const MAX_WINDOW_MS = 86_400_000;
+
+function parseCount(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (trimmed === '') return undefined;
+  const n = Number(trimmed);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+function parseBucket(headers: Headers, name: string, nowMs: number, skewMs: number, usedDate: boolean): ParsedBucketHeaders | undefined {
+  const limit = parseCount(headers.get(`${PREFIX}${name}-limit`));
+  const remainingRaw = parseCount(headers.get(`${PREFIX}${name}-remaining`));
+  if (limit === undefined || remainingRaw === undefined) return undefined;
+  const remaining = Math.min(remainingRaw, limit);
+  const resetRaw = headers.get(`${PREFIX}${name}-reset`);
+  let resetMs: number | undefined;
+  let resetUncertaintyMs = 0;
+  if (resetRaw !== null) {
+    const serverReset = Date.parse(resetRaw.trim());
+    if (Number.isFinite(serverReset)) {
+      // Server clock → local clock.
+      resetMs = serverReset - skewMs;
+      // RFC 3339 without a fraction has 1 s precision; the date header adds ±0.5 s.
+      const subSecond = /T\d{2}:\d{2}:\d{2}\.\d/.test(resetRaw);
+      resetUncertaintyMs = (subSecond ? 0 : 1000) + (usedDate ? 500 : 0);
+    }
+  }
+  return { limit, remaining, resetMs, resetUncertaintyMs };
+}
+
+/**
+ * Parse the rate-limit headers of one response (2xx or 429). Never throws; absent or malformed
+ * values are simply left out.
+ *
+ * @param headers - The response headers.
+ * @param nowMs - Local clock when the headers arrived, ms.
+ * @returns The buckets found, the server−local clock skew (from `date`) and `retry-after` in ms.
+ */
+export function parseRateLimitHeaders(headers: Headers, nowMs: number): ParsedLimits {
+  let skewMs = 0;
+  let usedDateHeader = false;
+  const date = headers.get('date');
+  if (date !== null) {
+    const serverDate = Date.parse(date);
+    if (Number.isFinite(serverDate)) {
+      // `date` is truncated to the second: the server's clock was in [date, date + 1000).
+      skewMs = serverDate + 500 - nowMs;
+      usedDateHeader = true;
+    }
+  }
+  const result: ParsedLimits = { skewMs, usedDateHeader, retryAfterMs: parseRetryAfter(headers, nowMs + skewMs) };
+  const requests = parseBucket(headers, 'requests', nowMs, skewMs, usedDateHeader);
+  if (requests) result.requests = requests;
+  const input = parseBucket(headers, 'input-tokens', nowMs, skewMs, usedDateHeader);
+  if (input) result.inputTokens = input;
+  const output = parseBucket(headers, 'output-tokens', nowMs, skewMs, usedDateHeader);
+  if (output) result.outputTokens = output;
+  const tokens = parseBucket(headers, 'tokens', nowMs, skewMs, usedDateHeader);
+  if (tokens) result.tokens = tokens;
+  return result;
+}
+
+/** `retry-after-ms` (ms, float), else `retry-after` (seconds, or an HTTP date on the server clock). */
+function parseRetryAfter(headers: Headers, serverNowMs: number): number | undefined {
+  const ms = parseCount(headers.get('retry-after-ms'));
+  if (ms !== undefined) return ms;
+  const raw = headers.get('retry-after');
+  if (raw === null) return undefined;
+  const seconds = parseCount(raw);
+  if (seconds !== undefined) return seconds * 1000;
+  const at = Date.parse(raw);
+  return Number.isFinite(at) ? Math.max(0, at - serverNowMs) : undefined;
+}
+
+/**
+ * Guess how coarsely `remaining` was rounded: token counts of large buckets are reported in
+ * thousands (a multiple of 1000 on a bucket of 10k or more is taken as rounded), anything else is
+ * exact to within one unit.
+ */
+export function roundingGranularity(limit: number, remaining: number): number {
+  return limit >= 10_000 && remaining % 1000 === 0 ? 1000 : 1;
+}
+
+/**
+ * Learn the refill window (ms to refill from empty to full) from one `limit/remaining/reset` sample.
+ *
+ * The true deficit lies in `[deficit − g, deficit + g/2]` (g = rounding granularity) and the true
+ * time to full in `[dt − u, dt + u]`, so the true rate lies in `[low, high]`. The sample is used only
+ * when that interval is tight (`high ≤ 1.5 × low`). If the current rate is inside the interval it is
+ * kept (no drift); otherwise the rate moves to `low`, the conservative end. A full bucket, a reset in
+ * the past or an imprecise sample keeps `previousWindowMs`.
+ *
+ * @param previousWindowMs - Current window (60000 until learned).
+ * @param limit - `-limit`.
+ * @param remaining - `-remaining` (≤ limit).
+ * @param resetInMs - `reset − serverNow`, ms.
+ * @param uncertaintyMs - Half-width of the uncertainty of `resetInMs`.
+ * @returns The window to use, ms, clamped to [{@link MIN_WINDOW_MS}, {@link MAX_WINDOW_MS}].
+ */
+export function deriveWindowMs(
+  previousWindowMs: number,
+  limit: number,
+  remaining: number,
+  resetInMs: number,
+  uncertaintyMs: number,
+): number {
+  if (!(limit > 0)) return previousWindowMs;
+  const deficit = limit - remaining;
+  const g = roundingGranularity(limit, remaining);
+  const lowDeficit = deficit - g;
+  const shortest = resetInMs - uncertaintyMs;
+  if (lowDeficit <= 0 || shortest <= 0) return previousWindowMs;
+  const low = lowDeficit / (resetInMs + uncertaintyMs);
+  const high = (deficit + g / 2) / shortest;
+  if (high > MAX_SAMPLE_SPREAD * low) return previousWindowMs;
+  const previousRate = limit / previousWindowMs;
+  if (previousRate >= low && previousRate <= high) return previousWindowMs;
+  return Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, limit / low));
+}
