@@ -1,0 +1,138 @@
+/*
+ * Atomic budget scripts for Redis (Lua 5.1, run with EVALSHA).
+ *
+ * Units. Lua numbers are doubles (exact integers only up to 2^53), and `tostring` of a large double may
+ * switch to exponent notation. So amounts never pass through Lua arithmetic into stored values:
+ *   - amounts are split by the client into nano-dollars (`n`, 1e-9 USD, exact in a double up to $9M)
+ *     and a femto remainder (`f`, 0..999,999 per operation);
+ *   - stored counters change only through HINCRBY with the client's decimal strings (int64 in Redis);
+ *   - comparisons read counters with tonumber() and use spent = n + ceil(f / 1e6) (over-counting by
+ *     < 1 nano-dollar: conservative); reservations are rounded up to whole nano-dollars and limits down.
+ *
+ * Keys (one window of one budget; the braces are a cluster hash tag so all three share a slot):
+ *   KEYS[1] <prefix>{budget:<name>:<windowStart>}       hash: g:sn g:sf g:rn g:w, u:<user>:sn|sf|rn|w
+ *   KEYS[2] <prefix>{budget:<name>:<windowStart>}:res   hash: reservation id → "<state>|<n>|<user>"
+ *                                                       state h = held, x = expired (released by the
+ *                                                       sweep; a late settle still adds its spend), d = done
+ *   KEYS[3] <prefix>{budget:<name>:<windowStart>}:exp   zset: held reservation id → expiry (epoch ms)
+ * Every write refreshes a relative PEXPIRE (window end − now + grace), computed by the client.
+ */
+
+const PRELUDE = `
+local state, res, exp = KEYS[1], KEYS[2], KEYS[3]
+local function num(f) return tonumber(redis.call('HGET', state, f) or '0') or 0 end
+local function spent(p) return num(p .. 'sn') + math.ceil(num(p .. 'sf') / 1000000) end
+local function touch(ttl)
+  redis.call('PEXPIRE', state, ttl)
+  redis.call('PEXPIRE', res, ttl)
+  redis.call('PEXPIRE', exp, ttl)
+end
+local function unhold(id, v)
+  local st, rn, u = string.match(v, '^(%a)|(%d+)|(.*)$')
+  if st == 'h' then
+    -- (Redis rejects "-0" as an integer, so a zero reservation is not decremented.)
+    if rn ~= '0' then
+      redis.call('HINCRBY', state, 'g:rn', '-' .. rn)
+      if u ~= '' then redis.call('HINCRBY', state, 'u:' .. u .. ':rn', '-' .. rn) end
+    end
+    redis.call('ZREM', exp, id)
+  end
+  return st, rn, u
+end
+`;
+
+/**
+ * Reserve. ARGV: id, user ('' = none), req_n, limit_n, user_limit_n (-1 = none), now, expires_at, ttl_ms.
+ * First releases up to 100 held reservations whose expiry passed (crashed callers), marking them `x`.
+ * Returns {1, g_sn, g_sf, g_rn} on success (idempotent for a repeated id), or
+ * {0, scope (1 global, 2 user), sn, sf, rn} when spent + reserved + req would exceed the limit.
+ */
+export const RESERVE_LUA = `${PRELUDE}
+local id, user = ARGV[1], ARGV[2]
+local req, limit, ulimit, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local expired = redis.call('ZRANGEBYSCORE', exp, '-inf', now, 'LIMIT', 0, 100)
+for _, eid in ipairs(expired) do
+  local v = redis.call('HGET', res, eid)
+  if v then
+    local st, rn, u = unhold(eid, v)
+    if st == 'h' then redis.call('HSET', res, eid, 'x|' .. rn .. '|' .. u) end
+  end
+  redis.call('ZREM', exp, eid)
+end
+if redis.call('HEXISTS', res, id) == 1 then
+  return {1, num('g:sn'), num('g:sf'), num('g:rn')}
+end
+if spent('g:') + num('g:rn') + req > limit then
+  return {0, 1, num('g:sn'), num('g:sf'), num('g:rn')}
+end
+if user ~= '' and ulimit >= 0 then
+  local p = 'u:' .. user .. ':'
+  if spent(p) + num(p .. 'rn') + req > ulimit then
+    return {0, 2, num(p .. 'sn'), num(p .. 'sf'), num(p .. 'rn')}
+  end
+  redis.call('HINCRBY', state, p .. 'rn', ARGV[3])
+else
+  user = ''
+end
+redis.call('HINCRBY', state, 'g:rn', ARGV[3])
+redis.call('HSET', res, id, 'h|' .. ARGV[3] .. '|' .. user)
+redis.call('ZADD', exp, ARGV[7], id)
+touch(ARGV[8])
+return {1, num('g:sn'), num('g:sf'), num('g:rn')}
+`;
+
+/**
+ * Settle or release. ARGV: id, mode ('settle' | 'release'), actual_n, actual_f, warn_n, user_warn_n
+ * (-1 = none), ttl_ms. Exactly once: a reservation in state `d` (or unknown) returns {0}.
+ * Returns {1, warn_global (0/1), warn_user (0/1), g_sn, g_sf, g_rn, u_sn, u_sf} — a warn flag is 1 only in
+ * the one call (cluster-wide) whose settlement first reached the threshold in this window.
+ */
+export const SETTLE_LUA = `${PRELUDE}
+local id, mode = ARGV[1], ARGV[2]
+local v = redis.call('HGET', res, id)
+if not v then return {0} end
+local st, rn, u = unhold(id, v)
+if st == 'd' then return {0} end
+redis.call('HSET', res, id, 'd|' .. rn .. '|' .. u)
+local wg, wu = 0, 0
+if mode == 'settle' then
+  redis.call('HINCRBY', state, 'g:sn', ARGV[3])
+  redis.call('HINCRBY', state, 'g:sf', ARGV[4])
+  if spent('g:') >= tonumber(ARGV[5]) and redis.call('HSETNX', state, 'g:w', '1') == 1 then wg = 1 end
+  if u ~= '' then
+    local p = 'u:' .. u .. ':'
+    redis.call('HINCRBY', state, p .. 'sn', ARGV[3])
+    redis.call('HINCRBY', state, p .. 'sf', ARGV[4])
+    local uw = tonumber(ARGV[6])
+    if uw >= 0 and spent(p) >= uw and redis.call('HSETNX', state, p .. 'w', '1') == 1 then wu = 1 end
+  end
+end
+touch(ARGV[7])
+local us, uf = 0, 0
+if u ~= '' then us, uf = num('u:' .. u .. ':sn'), num('u:' .. u .. ':sf') end
+return {1, wg, wu, num('g:sn'), num('g:sf'), num('g:rn'), us, uf}
+`;
+
+/**
+ * Charge spend without a reservation (spend made while Redis was unreachable, or ungated calls).
+ * ARGV: actual_n, actual_f, user ('' = none; only tracked when per-user limits exist), warn_n,
+ * user_warn_n (-1 = none), ttl_ms. Returns {1, warn_global, warn_user, g_sn, g_sf, g_rn, u_sn, u_sf}.
+ */
+export const CHARGE_LUA = `${PRELUDE}
+local u = ARGV[3]
+local wg, wu = 0, 0
+redis.call('HINCRBY', state, 'g:sn', ARGV[1])
+redis.call('HINCRBY', state, 'g:sf', ARGV[2])
+if spent('g:') >= tonumber(ARGV[4]) and redis.call('HSETNX', state, 'g:w', '1') == 1 then wg = 1 end
+if u ~= '' then
+  local p = 'u:' .. u .. ':'
+  redis.call('HINCRBY', state, p .. 'sn', ARGV[1])
+  redis.call('HINCRBY', state, p .. 'sf', ARGV[2])
+  local uw = tonumber(ARGV[5])
+  if uw >= 0 and spent(p) >= uw and redis.call('HSETNX', state, p .. 'w', '1') == 1 then wu = 1 end
+end
+touch(ARGV[6])
+local us, uf = 0, 0
+if u ~= '' then us, uf = num('u:' .. u .. ':sn'), num('u:' .. u .. ':sf') end
+return {1, wg, wu, num('g:sn'), num('g:sf'), num('g:rn'), us, uf}
+`;
