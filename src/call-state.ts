@@ -7,6 +7,7 @@ import type { FinalRequestOptions, MiddlewareContext } from './sdk-types';
 export const RETRY_BUDGET = Symbol.for('resilient-claude.retryBudget');
 import type { ResilientCallOptions } from './call-options';
 import type { FailureReason } from './classify';
+import type { DeliveredPrefix } from './stream/stream-tap';
 import { readCallOptions } from './call-options';
 
 /** What a streaming response turned out to be, once its body has been read to the end (or failed). */
@@ -57,8 +58,16 @@ export interface CallState {
   readonly method: string;
   readonly path: string;
   readonly stream: boolean;
-  /** `body.model` of a Messages-shaped request, if any. */
+  /** `body.model` of a Messages-shaped request, if any (updated when a layer changes the model). */
   model: string | undefined;
+  /** The request params as they will be sent (the SDK's body, after sanitizing or routing). */
+  params: unknown;
+  /** A JSON response an inner layer already read and parsed (observe reuses it when it is the final one). */
+  parsedResponse: { readonly response: Response; readonly body: unknown } | undefined;
+  /** HTTP requests actually sent for the call (refusals by the breaker or limiter are not). */
+  sent: number;
+  /** The body the sanitizer settled on: a string when it rewrote it, null when unchanged, undefined before. */
+  sanitizedBody: string | null | undefined;
   /** `metadata.user_id` of the request, if any: the user for costs, budgets and logs. */
   readonly user: string | undefined;
   /** Retries allowed for this call (the caller's `maxRetries`, per request or client). */
@@ -93,14 +102,16 @@ export interface CallState {
   streamResult: Promise<StreamResult> | undefined;
   /** Outcome of the latest guarded streaming attempt (set by the stream guard). */
   lastAttemptStream: Promise<StreamResult> | undefined;
-  /** The reader already holds a `message_start` (from some attempt): later attempts must drop theirs. */
-  readerHasMessageStart: boolean;
+  /** What the stream's reader already received before content (later attempts must not repeat it). */
+  readonly delivered: DeliveredPrefix;
   /** Hooks run once, when stream content first reaches the reader (e.g. the deadline disarms). */
   readonly commitHooks: (() => void)[];
   /** Called by the stream guard at the first committed content; runs `commitHooks` once. */
   contentCommitted(): void;
   /** Stream content has reached the reader. */
   committed: boolean;
+  /** Alias of the pooled API key used by the last attempt (with `apiKeys`). */
+  keyAlias: string | undefined;
   /** Breaker scope used by the last attempt. */
   breakerScope: string | undefined;
   /** Free-form facts layers add for the call record (e.g. the model a route chose). */
@@ -149,6 +160,10 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
       path: options.path,
       stream: options.stream === true,
       model,
+      params: options.body,
+      sanitizedBody: undefined,
+      parsedResponse: undefined,
+      sent: 0,
       user,
       retryBudget: readBudget(options),
       sdkPassesAllowed: options.maxRetries ?? 0,
@@ -166,7 +181,7 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
       rateLimitWaitMs: 0,
       streamResult: undefined,
       lastAttemptStream: undefined,
-      readerHasMessageStart: false,
+      delivered: { messageStart: false, blocks: new Map() },
       commitHooks: [],
       committed: false,
       contentCommitted() {
@@ -174,6 +189,7 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
         const hooks = this.commitHooks.splice(0);
         for (const hook of hooks) hook();
       },
+      keyAlias: undefined,
       breakerScope: undefined,
       notes: {},
     };

@@ -1,5 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError, RetryableError } from '@anthropic-ai/sdk';
-import { isFetchOriginError } from '@anthropic-ai/sdk/core/middleware';
+import { isFetchOriginError, isRetryableError } from '@anthropic-ai/sdk/core/middleware';
 import { ResilientClaudeError } from './errors/resilient-claude-error';
 
 /**
@@ -76,6 +76,12 @@ export function classifyResponse(status: number, headers: Headers, errorCode?: s
   return base;
 }
 
+/** The SDK's timeout heuristic: the error's text, or its cause's, reads as a timeout. */
+function timeoutText(error: unknown): boolean {
+  const cause = typeof error === 'object' && error !== null && 'cause' in error ? String((error as { cause: unknown }).cause) : '';
+  return /timed? ?out/i.test(String(error) + cause);
+}
+
 /** Marks errors raised by the attempt layer for a per-attempt timeout. */
 export class AttemptTimeoutError extends APIConnectionTimeoutError {}
 
@@ -98,5 +104,10 @@ export function classifyError(error: unknown, callerAborted: boolean): FailureVe
   // Whatever the SDK's innermost fetch step threw (undici's `TypeError: fetch failed`, resets, DNS, a
   // failing credential refresh…): the SDK itself treats these as connection errors, and so do we.
   if (isFetchOriginError(error) || error instanceof TypeError) return verdict('connection', true, true);
+  // The SDK's own policy for errors thrown by middleware: retried when an APIConnectionError or
+  // RetryableError sits anywhere in the cause chain, or when the text reads as a timeout. Such errors
+  // come from code, not from the service, so they do not count against its health.
+  if (isRetryableError(error)) return verdict('connection', true, false);
+  if (timeoutText(error)) return verdict('attempt_timeout', true, false);
   return verdict('local', false, false);
 }

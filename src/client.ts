@@ -1,26 +1,26 @@
 import Anthropic, { type APIPromise } from '@anthropic-ai/sdk';
 import type { AbstractPage, PagePromise } from '@anthropic-ai/sdk/core/pagination';
 import { BreakerRegistry } from './breaker/breaker-registry';
-import { callState, RETRY_BUDGET, type CallState } from './call-state';
+import { callState, RETRY_BUDGET } from './call-state';
 import { ConfigError } from './errors/config-error';
 import { EventHub, type BreakerStateChangeEvent, type CallRecord, type ResilientClaudeEventName, type ResilientClaudeListener } from './events';
-import { createBreakerLayer } from './layers/breaker';
-import { createDeadlineLayer } from './layers/deadline';
-import { createObserveLayer, type CompletionHook } from './layers/observe';
-import { createRetryLayer } from './layers/retry';
-import { createStreamGuardLayer } from './layers/stream-guard';
+import { Redis } from 'ioredis';
+import type { Registry, RegistryContentType } from 'prom-client';
+import { CostTracker, type CostsView } from './costs';
+import { ClientMetrics, type BudgetInput } from './metrics';
+import { KeyPool, type ApiKeyInput } from './keys';
+import { createSpanEnrichmentHook } from './telemetry';
+import { RateLimiter, RedisBucketStore } from './ratelimit';
+import type { RateLimitOptions } from './layers/rate-limit';
+import type { EventHub as Hub } from './events';
+import type { LogSink } from './logging';
 import { resolveLogging, type ResolvedLogging } from './logging';
-import {
-  resolveBreaker,
-  resolveRetry,
-  validateOptions,
-  type ResilientClaudeOptions,
-  type ResolvedBreakerOptions,
-  type ResolvedRetryOptions,
-} from './options';
+import { resolveBreaker, resolveRetry, validateOptions, type ResilientClaudeOptions } from './options';
+import { callLayers, requestLayers, type PipelineParts } from './pipeline';
 import { composeLayers, createLayerContext } from './outer-chain';
 import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
-import type { HealthSnapshot } from './health';
+import type { HealthProbeOptions, HealthSnapshot, ProbeState } from './health';
+import { callOptions } from './call-options';
 
 /** Marks the options `withOptions()` hands to a child: the parent's shared state and what was overridden. */
 const INHERIT = Symbol.for('resilient-claude.inherit');
@@ -31,14 +31,26 @@ interface Inheritance {
 }
 
 /**
- * State shared between a client and its `withOptions()` children: the breakers, the event listeners,
- * the logger, and the health facts. Layers are rebuilt per client from its options; state is not.
+ * State shared between a client and its `withOptions()` children: breakers, cost ledger and budgets,
+ * listeners, logger, health facts. Layers are rebuilt per client from its options; state is not, unless
+ * the child overrides the option that owns it.
  */
 interface SharedState {
   readonly logging: ResolvedLogging;
   readonly events: EventHub;
-  breakers: BreakerRegistry | undefined;
-  lastError: { errorClass: string; at: number; status?: number } | undefined;
+  readonly breakers: BreakerRegistry | undefined;
+  readonly costs: CostTracker | undefined;
+  readonly limiter: RateLimiter | undefined;
+  readonly metrics: ClientMetrics | undefined;
+  readonly keys: KeyPool | undefined;
+  /** The Redis connection the client opened from a URL (closed by `close()`), if any. */
+  readonly ownedRedis: Redis | undefined;
+  readonly health: {
+    lastError: { errorClass: string; at: number; status?: number } | undefined;
+    inFlight: number;
+    probe: ProbeState | undefined;
+    probeTimer: ReturnType<typeof setInterval> | undefined;
+  };
 }
 
 type RequestOptionsInput = Parameters<Anthropic['request']>[0];
@@ -48,93 +60,148 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown })?.then === 'function';
 }
 
-function breakerScopeOf(config: ResolvedBreakerOptions): (state: CallState) => string {
-  return config.scope === 'model' ? (state) => state.model ?? 'default' : () => 'default';
+function overridden(inheritance: Inheritance | undefined, ...keys: (keyof ResilientClaudeOptions)[]): boolean {
+  return inheritance === undefined || keys.some((key) => key in inheritance.overrides);
 }
 
 /**
- * A drop-in `Anthropic` client with retries that do the right thing, a circuit breaker, deadlines,
- * structured logs and events. Construct it exactly like `new Anthropic(options)`: every SDK option, method,
- * type and return value keeps working.
+ * A drop-in `Anthropic` client with retries that do the right thing, a circuit breaker, deadlines, cost
+ * tracking and budgets, input checks, structured logs and events. Construct it exactly like
+ * `new Anthropic(options)`: every SDK option, method, type and return value keeps working.
  *
- * How it is put together (the order is the architecture):
+ * The layers and their order are assembled in `src/pipeline.ts`:
  * - **per call**, where the SDK's own retry loop used to sit (around `fetchWithTimeout`, outside user
- *   middleware): `observe` → `deadline` → `retry`. The SDK's loop is kept from retrying on top (the
- *   per-call SDK `maxRetries` is 0, or 1 with token credentials so its one-shot refresh after a 401
- *   still works), so there is exactly one retry owner.
+ *   middleware): sanitize → observe → budget → deadline → retry. The SDK's loop is kept from retrying
+ *   on top (the per-call SDK `maxRetries` is 0, or 1 with token credentials so its one-shot refresh
+ *   after a 401 still works): exactly one retry owner.
  * - **per HTTP request**, innermost, through the SDK's `backendMiddleware()` hook (inside user
- *   middleware, which keeps seeing every attempt as the SDK documents): `breaker` → `streamGuard`.
+ *   middleware, which keeps seeing every attempt as the SDK documents): breaker → streamGuard.
  */
 export class ResilientClaude extends Anthropic {
   readonly #shared: SharedState;
-  readonly #retry: ResolvedRetryOptions;
   readonly #callLayers: readonly Middleware[];
   readonly #requestLayers: readonly Middleware[];
+  readonly #apiKeyIsFunction: boolean;
+
+  /** What the calls of this client (and its clones) cost; see `CostsView`. Undefined with `cost: false`. */
+  readonly costs: CostsView | undefined;
+
+  /** The API key pool (`apiKeys`): `snapshot()`, `restore(alias)`, `quarantine(alias)`. Undefined without one. */
+  readonly keys: KeyPool | undefined;
+
+  /** The prom-client registry holding the client's metrics. Undefined with `metrics: false`. */
+  readonly metrics: Registry<RegistryContentType> | undefined;
 
   constructor(options: ResilientClaudeOptions = {}) {
     const inheritance = (options as Record<symbol, unknown>)[INHERIT] as Inheritance | undefined;
     validateOptions(options);
     const retries = reconcileRetries(options, inheritance === undefined);
-    const overrides = inheritance?.overrides;
     // The SDK's logLevel is known only after super(); the sink reads it late, per record.
     const level = { current: (): string => 'warn' };
-    const logging =
-      inheritance && !(overrides && 'logger' in overrides)
-        ? inheritance.shared.logging
-        : resolveLogging(options.logger, () => level.current());
+    const logging = overridden(inheritance, 'logger')
+      ? resolveLogging(options.logger, () => level.current())
+      : inheritance!.shared.logging;
 
     // The SDK sees every option it knows, unchanged, plus internal keys withOptions() relies on.
     const sdkOptions: Record<string | symbol, unknown> = { ...options };
     if (logging.sdkLogger) sdkOptions.logger = logging.sdkLogger;
     else delete sdkOptions.logger;
     if (options.maxRetries === undefined && retries !== undefined) sdkOptions.maxRetries = retries;
+    // With a key pool, the keys layer sets each attempt's key; the SDK still needs a credential to build
+    // requests, so it gets the first key unless the caller gave one.
+    const firstPooledKey = firstKey(options.apiKeys);
+    if (firstPooledKey !== undefined && options.apiKey == null && options.authToken == null && !inheritance) {
+      sdkOptions.apiKey = firstPooledKey;
+    }
     super(sdkOptions as ClientOptions);
-
     level.current = () => this.logLevel ?? 'warn';
-    const breakerConfig = resolveBreaker(options);
+    this.#apiKeyIsFunction = typeof options.apiKey === 'function';
+
+    const parent = inheritance?.shared;
     const events =
-      inheritance?.shared.events ??
+      parent?.events ??
       new EventHub((event, error) =>
         logging.sink.log('error', { event, error: error instanceof Error ? error.message : String(error) }, 'event listener threw'),
       );
-    const shared: SharedState = inheritance?.shared ?? { logging, events, breakers: undefined, lastError: undefined };
-    if (!inheritance || (overrides && 'circuitBreaker' in overrides) || !shared.breakers) {
-      shared.breakers = breakerConfig.enabled
+    const sink = logging.sink;
+    // One Redis connection for everything shared (buckets, budgets, ledger).
+    const newRedis = overridden(inheritance, 'redis');
+    const ownedRedis = newRedis ? (typeof options.redis === 'string' ? connectRedis(options.redis) : undefined) : parent!.ownedRedis;
+    const redis = ownedRedis ?? (typeof options.redis === 'string' ? undefined : options.redis);
+    const breakerConfig = resolveBreaker(options);
+    const breakers = overridden(inheritance, 'circuitBreaker')
+      ? breakerConfig.enabled
         ? new BreakerRegistry(breakerConfig, (event) => this.#onBreakerChange(event))
-        : undefined;
+        : undefined
+      : parent!.breakers;
+    const costs = overridden(inheritance, 'cost', 'redis')
+      ? options.cost === false
+        ? undefined
+        : new CostTracker(options.cost ?? {}, {
+            events,
+            log: sink,
+            ...(redis ? { redis } : {}),
+            ...(options.redisPrefix ? { redisPrefix: options.redisPrefix } : {}),
+            ...(options.onRedisError ? { onRedisError: options.onRedisError } : {}),
+          })
+      : parent!.costs;
+    const rateLimit = options.rateLimit ?? 'auto';
+    const rateLimitOptions = rateLimit === 'auto' || rateLimit === false ? {} : rateLimit;
+    const limiter = overridden(inheritance, 'rateLimit', 'redis')
+      ? rateLimit === false
+        ? undefined
+        : createLimiter(rateLimitOptions, { events, log: sink, redis, prefix: options.redisPrefix, onRedisError: options.onRedisError })
+      : parent!.limiter;
+    const metrics = overridden(inheritance, 'metrics')
+      ? options.metrics === false
+        ? undefined
+        : new ClientMetrics(options.metrics ?? {})
+      : parent!.metrics;
+    const keys = overridden(inheritance, 'apiKeys', 'keyStrategy', 'sharedLimits', 'quarantineMs')
+      ? options.apiKeys
+        ? new KeyPool({ ...options, apiKeys: options.apiKeys })
+        : undefined
+      : parent!.keys;
+    const health = parent?.health ?? { lastError: undefined, inFlight: 0, probe: undefined, probeTimer: undefined };
+    this.#shared = { logging, events, breakers, costs, limiter, metrics, keys, ownedRedis, health };
+    this.keys = keys;
+    this.costs = costs?.view();
+    this.metrics = metrics?.registry;
+    if (metrics && (!parent || metrics !== parent.metrics)) {
+      events.on('callComplete', (record) => metrics.onCallComplete(record));
+      events.on('retry', (event) => metrics.onRetry(event));
+      events.on('breakerStateChange', (event) => metrics.onBreakerStateChange(event));
+      metrics.setCollectors({
+        activeRequests: () => health.inFlight,
+        ...(breakers ? { breakers: () => breakers.snapshot() } : {}),
+        ...(limiter ? { rateLimit: () => limiter.snapshot() } : {}),
+        ...(costs?.budget ? { budget: () => budgetInput(costs) } : {}),
+      });
     }
-    this.#shared = inheritance && logging !== inheritance.shared.logging ? { ...shared, logging } : shared;
-    this.#retry = resolveRetry(options, this.maxRetries);
 
-    const hooks: CompletionHook[] = [];
-    const sink = this.#shared.logging.sink;
-    // The architecture, in order. Per call (outermost first):
-    this.#callLayers = [
-      // sanitize: rewrites the request body once per call (issue: security)
-      createObserveLayer({
-        events: this.#shared.events,
-        log: sink,
-        errorClassFor: (status, body, headers) => this.makeStatusError(status, body as object, undefined, headers).name,
-        hooks,
-        onRecord: (record) => this.#onRecord(record),
-      }),
-      // budget: reserve the worst-case cost before sending, settle after (issue: cost)
-      createDeadlineLayer(options.deadline),
-      createRetryLayer({
-        config: this.#retry,
-        events: this.#shared.events,
-        log: sink,
-        statusError: (status, body, headers) => this.makeStatusError(status, body as object, undefined, headers),
-      }),
-    ];
-    // Per HTTP request, innermost (inside user middleware):
-    const breakers = this.#shared.breakers;
-    this.#requestLayers = [
-      // keys: pick the API key for this attempt (issue: operations)
-      // rateLimit: reserve RPM/ITPM/OTPM capacity, reconcile after (issue: rate limiting)
-      ...(breakers ? [createBreakerLayer(breakers, breakerScopeOf(breakerConfig))] : []),
-      createStreamGuardLayer(() => this.timeout),
-    ];
+    const parts: PipelineParts = {
+      events,
+      log: sink,
+      retry: resolveRetry(options, this.maxRetries),
+      deadline: options.deadline,
+      sanitize: options.sanitize === false ? false : (options.sanitize ?? {}),
+      costs,
+      breakers,
+      breakerConfig,
+      limiter,
+      keys,
+      rateLimit: rateLimitOptions,
+      // The span hook reads what the cost hook wrote: it comes after it.
+      hooks: [...(costs ? [costs.hook] : []), createSpanEnrichmentHook({ breakerState: (scope) => breakers?.snapshot()[scope]?.state })],
+      onStart: () => {
+        health.inFlight++;
+      },
+      onRecord: (record) => this.#onRecord(record),
+      statusError: (status, body, headers) => this.makeStatusError(status, body as object, undefined, headers),
+    };
+    this.#callLayers = callLayers(parts);
+    this.#requestLayers = requestLayers(parts);
+    if (options.healthProbe && !health.probeTimer) this.#startProbe(options.healthProbe);
   }
 
   /** Subscribes to a client event (`retry`, `breakerStateChange`, `callComplete`, …). */
@@ -149,23 +216,46 @@ export class ResilientClaude extends Anthropic {
     return this;
   }
 
-  /** A snapshot of the client's health: breakers, the last error, and readiness with reasons. */
+  /**
+   * A snapshot of the client's health, from real traffic: breakers and rate-limit scopes, the budget,
+   * calls in flight, the last error, and readiness with reasons (every breaker open, budget exhausted).
+   */
   health(): HealthSnapshot {
-    const breakers = this.#shared.breakers?.snapshot() ?? {};
+    const shared = this.#shared;
+    const breakers = shared.breakers?.snapshot() ?? {};
+    const budget = shared.costs?.budget?.state();
     const reasons: string[] = [];
-    if (this.#shared.breakers?.allOpen()) reasons.push('every circuit breaker is open');
-    const lastError = this.#shared.lastError;
+    if (shared.breakers?.allOpen()) reasons.push('every circuit breaker is open');
+    if (budget && budget.remainingUsd <= 0) reasons.push('the budget is exhausted until the window resets');
+    if (shared.keys && shared.keys.usableCount() === 0) reasons.push('every API key is quarantined');
+    const probe = shared.health.probe;
+    if (probe && !probe.ok) reasons.push(`the health probe failed (${probe.errorClass ?? 'error'})`);
+    const lastError = shared.health.lastError;
     return {
       ready: reasons.length === 0,
       reasons,
+      inFlight: shared.health.inFlight,
       breakers,
+      rateLimit: shared.limiter?.snapshot() ?? {},
+      ...(budget ? { budget } : {}),
+      ...(shared.keys ? { keys: shared.keys.snapshot() } : {}),
+      ...(probe ? { probe } : {}),
       ...(lastError ? { lastError: { ...lastError } } : {}),
     };
   }
 
-  /** Stops the breakers' timers. Call when the client is no longer used (e.g. at shutdown or in tests). */
+  /**
+   * Releases what the client holds: breaker timers, Redis connections it opened. Call at shutdown (or at
+   * the end of a test). Clones share these with their parent: close the parent, once.
+   */
   async close(): Promise<void> {
-    this.#shared.breakers?.shutdown();
+    const shared = this.#shared;
+    if (shared.health.probeTimer) clearInterval(shared.health.probeTimer);
+    shared.health.probeTimer = undefined;
+    shared.breakers?.shutdown();
+    await Promise.all([shared.costs?.close(), shared.limiter?.close()]);
+    shared.metrics?.unregister();
+    if (shared.ownedRedis) await shared.ownedRedis.quit().catch(() => shared.ownedRedis?.disconnect());
   }
 
   /**
@@ -262,8 +352,34 @@ export class ResilientClaude extends Anthropic {
    * outcome so that the pass is used for nothing else.
    */
   #sdkPasses(): number {
-    const staticKey = this.apiKey != null || typeof this._options.apiKey === 'function' || this.authToken != null;
+    const staticKey = this.apiKey != null || this.#apiKeyIsFunction || this.authToken != null;
     return staticKey ? 0 : 1;
+  }
+
+  /** Probes with `countTokens` (free) on an interval; the timer does not keep the process alive. */
+  #startProbe(options: HealthProbeOptions): void {
+    const health = this.#shared.health;
+    const model = options.model ?? 'claude-haiku-4-5';
+    const probe = async () => {
+      const started = performance.now();
+      try {
+        await this.messages.countTokens(
+          { model, messages: [{ role: 'user', content: 'health probe' }] },
+          callOptions({ tags: ['health-probe'] }, { maxRetries: 0 }),
+        );
+        health.probe = { ok: true, at: Date.now(), latencyMs: Math.round(performance.now() - started) };
+      } catch (error) {
+        health.probe = {
+          ok: false,
+          at: Date.now(),
+          latencyMs: Math.round(performance.now() - started),
+          errorClass: error instanceof Error ? error.name : 'Error',
+        };
+      }
+    };
+    health.probeTimer = setInterval(() => void probe(), options.intervalMs ?? 30_000);
+    health.probeTimer.unref?.();
+    void probe();
   }
 
   #onBreakerChange(event: BreakerStateChangeEvent): void {
@@ -274,8 +390,9 @@ export class ResilientClaude extends Anthropic {
   }
 
   #onRecord(record: CallRecord): void {
+    this.#shared.health.inFlight = Math.max(0, this.#shared.health.inFlight - 1);
     if (!record.ok && record.errorClass) {
-      this.#shared.lastError = {
+      this.#shared.health.lastError = {
         errorClass: record.errorClass,
         at: Date.now(),
         ...(record.status !== undefined ? { status: record.status } : {}),
@@ -295,4 +412,67 @@ function reconcileRetries(options: ResilientClaudeOptions, fresh: boolean): numb
     throw new ConfigError('retry.retries', `the same value as maxRetries (${options.maxRetries}), or only one of them`);
   }
   return options.maxRetries ?? fromRetry;
+}
+
+/** Opens the client's own Redis connection from a URL (fails fast rather than queueing while down). */
+function connectRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
+}
+
+/** Builds the rate limiter from the `rateLimit` option. */
+function createLimiter(
+  options: RateLimitOptions,
+  deps: { events: Hub; log: LogSink; redis: Redis | undefined; prefix: string | undefined; onRedisError: 'local' | 'fail' | undefined },
+): RateLimiter {
+  const { events, log } = deps;
+  const explicit = options.rpm !== undefined || options.itpm !== undefined || options.otpm !== undefined;
+  return new RateLimiter({
+    mode: explicit ? 'explicit' : 'auto',
+    limits: {
+      ...(options.rpm !== undefined ? { rpm: options.rpm } : {}),
+      ...(options.itpm !== undefined ? { itpm: options.itpm } : {}),
+      ...(options.otpm !== undefined ? { otpm: options.otpm } : {}),
+    },
+    ...(options.maxConcurrent !== undefined ? { maxConcurrent: options.maxConcurrent } : {}),
+    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+    ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
+    ...(options.startupConcurrency !== undefined ? { startupConcurrency: options.startupConcurrency } : {}),
+    ...(deps.redis ? { store: new RedisBucketStore(deps.redis, { keyPrefix: `${deps.prefix ?? 'rc:'}rl:` }) } : {}),
+    onRedisError: deps.onRedisError ?? 'local',
+    onEvent: (event) => {
+      switch (event.type) {
+        case 'rateLimited':
+          log.log('debug', { ...event }, 'waiting for rate-limit capacity');
+          events.emit('rateLimited', { scope: event.scope, dimension: event.dimension, waitMs: event.waitMs });
+          return;
+        case 'paused':
+          log.log('warn', { scope: event.scope, untilMs: event.untilMs }, 'rate limit reached: scope paused until retry-after');
+          return;
+        case 'limitsLearned':
+          log.log('debug', { scope: event.scope, limits: event.limits }, 'rate limits learned from response headers');
+          return;
+        case 'redisError':
+          log.log('warn', { component: 'rateLimit', error: event.message }, 'Redis unreachable: rate limits fall back to this process');
+          events.emit('redisError', { component: 'rateLimit', message: event.message });
+          return;
+        case 'redisRecovered':
+          log.log('info', { component: 'rateLimit' }, 'Redis answers again: rate limits are shared again');
+          events.emit('redisRecovered', { component: 'rateLimit' });
+          return;
+      }
+    },
+  });
+}
+
+/** The budget figures the metrics need. */
+function budgetInput(costs: CostTracker): BudgetInput | undefined {
+  const state = costs.budget?.state();
+  return state ? { remainingUsd: state.remainingUsd, limitUsd: state.limitUsd } : undefined;
+}
+
+/** The text of the first pooled key, if any. */
+function firstKey(keys: readonly ApiKeyInput[] | undefined): string | undefined {
+  const first = keys?.[0];
+  if (first === undefined) return undefined;
+  return typeof first === 'string' ? first : first.key;
 }

@@ -1,4 +1,8 @@
 import type { FailureReason } from './classify';
+import type { CallCostBreakdown } from './cost/call-cost';
+import type { KeyQuarantinedEvent } from './keys/types';
+
+export type { KeyQuarantinedEvent };
 
 /** Circuit breaker states. */
 export type BreakerState = 'closed' | 'open' | 'halfOpen';
@@ -74,6 +78,70 @@ export interface CallRecord {
   readonly notes?: Readonly<Record<string, unknown>>;
 }
 
+/** Payload of `cost`: what one completed Messages call cost. */
+export interface CostEvent {
+  readonly callId: string;
+  /** The model that answered and was priced. */
+  readonly model: string;
+  readonly user?: string;
+  readonly tags?: readonly string[];
+  readonly usd: number;
+  /** The exact amount as a decimal string. */
+  readonly exactUsd: string;
+  /** Priced by a fallback row (unknown model) or from third-party rates. */
+  readonly approximate: boolean;
+  /** USD per category: input, output, cacheRead, cacheWrite5m, cacheWrite1h, webSearch. */
+  readonly breakdown: CallCostBreakdown;
+}
+
+/** Payload of `budgetWarning`: settled spend crossed `warnAt` of a budget (once per window and scope). */
+export interface BudgetWarningEvent {
+  readonly scope: 'global' | 'user';
+  readonly user?: string;
+  readonly limitUsd: number;
+  readonly spentUsd: number;
+  readonly warnAt: number;
+  readonly windowStart: number;
+  readonly windowResetAt: number;
+}
+
+/** Payload of `unknownModel`: a model without a price row was priced by the documented fallback (once per id). */
+export interface UnknownModelEvent {
+  readonly model: string;
+  /** The model whose rates were used. */
+  readonly pricedModel: string;
+  readonly line: string | undefined;
+  readonly fallback: string;
+}
+
+/** Payload of `redisError` / `redisRecovered`: shared state lost or regained its Redis. */
+export interface RedisStateEvent {
+  /** Which part: `'cost'` (budgets, ledger) or `'rateLimit'`. */
+  readonly component: 'cost' | 'rateLimit';
+  readonly operation?: string;
+  /** The error's message (redisError only). */
+  readonly message?: string;
+}
+
+/** Payload of `suspiciousInput`: the sanitizer matched a prompt-injection heuristic. Never carries the text. */
+export interface SuspiciousInputEvent {
+  readonly callId: string;
+  /** Pattern names and where they matched (e.g. `messages[2].content[0].text`). */
+  readonly findings: readonly { readonly pattern: string; readonly location: string }[];
+  /** What the client did: `'warn'` (sent anyway) or `'reject'` (refused with InputRejectedError). */
+  readonly action: 'warn' | 'reject';
+}
+
+/** Payload of `rateLimited`: a call waits for rate-limit capacity (client-side, nothing was sent). */
+export interface RateLimitedEvent {
+  /** The limit scope (the model, or `client`, prefixed by the key alias when keys do not share limits). */
+  readonly scope: string;
+  /** What it waits for: a bucket (`requests`, `inputTokens`, `outputTokens`), `concurrency`, `pause` (a 429's retry-after) or `queue`. */
+  readonly dimension: string;
+  /** Expected wait, ms. */
+  readonly waitMs: number;
+}
+
 /**
  * Every event the client emits, with its payload type. Listeners run synchronously; an exception in a
  * listener is logged and swallowed — it never fails the call that emitted the event.
@@ -85,6 +153,22 @@ export interface ResilientClaudeEvents {
   breakerStateChange: BreakerStateChangeEvent;
   /** A logical call finished (success or failure). Fires once per call. */
   callComplete: CallRecord;
+  /** A completed Messages call was priced (once per call, before `callComplete`). */
+  cost: CostEvent;
+  /** Settled spend crossed a budget's `warnAt`. */
+  budgetWarning: BudgetWarningEvent;
+  /** A model without a price row was priced by fallback (once per model id). */
+  unknownModel: UnknownModelEvent;
+  /** Redis failed; shared state falls back to this process (or calls fail, per `onRedisError`). */
+  redisError: RedisStateEvent;
+  /** Redis answers again; shared state is shared again. */
+  redisRecovered: RedisStateEvent;
+  /** The sanitizer flagged a suspected prompt injection. */
+  suspiciousInput: SuspiciousInputEvent;
+  /** A call waits for client-side rate-limit capacity. */
+  rateLimited: RateLimitedEvent;
+  /** A pooled API key was refused (401/403) and taken out of rotation. Carries the alias, never the key. */
+  keyQuarantined: KeyQuarantinedEvent;
 }
 
 /** Name of an event in {@link ResilientClaudeEvents}. */

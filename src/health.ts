@@ -1,12 +1,43 @@
 import type { BreakerSnapshot } from './breaker/breaker-registry';
+import type { BudgetState } from './cost';
+import type { KeySnapshot } from './keys';
+import type { ScopeSnapshot } from './ratelimit';
+
+/** Result of the last active health probe (`messages.countTokens`, which costs nothing). */
+export interface ProbeState {
+  readonly ok: boolean;
+  /** Epoch ms of the probe. */
+  readonly at: number;
+  readonly latencyMs: number;
+  /** Error class of a failed probe. */
+  readonly errorClass?: string;
+}
+
+/** The `healthProbe` option. */
+export interface HealthProbeOptions {
+  /** Interval between probes. Default 30000 ms. */
+  intervalMs?: number;
+  /** Model to count tokens with. Default `'claude-haiku-4-5'`. */
+  model?: string;
+}
 
 /** What `client.health()` returns. */
 export interface HealthSnapshot {
   /** False when the client cannot serve calls now; `reasons` says why. */
   readonly ready: boolean;
   readonly reasons: readonly string[];
+  /** Logical calls in flight. */
+  readonly inFlight: number;
   /** Circuit breakers by scope. */
   readonly breakers: Readonly<Record<string, BreakerSnapshot>>;
+  /** Rate-limit scopes: remaining capacity per dimension, queue depth, in flight. */
+  readonly rateLimit: Readonly<Record<string, ScopeSnapshot>>;
+  /** The budget's figures, when a budget is configured. */
+  readonly budget?: BudgetState;
+  /** The API key pool (aliases, in flight, quarantine), when `apiKeys` is used. Never the keys. */
+  readonly keys?: readonly KeySnapshot[];
+  /** The last active probe (`healthProbe`), when enabled. */
+  readonly probe?: ProbeState;
   /** The last failed call's error class, when and with which status. */
   readonly lastError?: { readonly errorClass: string; readonly at: number; readonly status?: number };
 }

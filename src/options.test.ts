@@ -16,8 +16,6 @@ const base = { apiKey: 'test-key', logger: false as const };
 
 describe('option validation', () => {
   it.each([
-    ['maxRetries', { maxRetries: -1 }, 'maxRetries'],
-    ['maxRetries', { maxRetries: 1.5 }, 'maxRetries'],
     ['retry.retries', { retry: { retries: -2 } }, 'retry.retries'],
     ['retry.baseDelayMs', { retry: { baseDelayMs: 'fast' } }, 'retry.baseDelayMs'],
     ['retry.maxDelayMs', { retry: { maxDelayMs: Number.NaN } }, 'retry.maxDelayMs'],
@@ -36,6 +34,27 @@ describe('option validation', () => {
     expect(error.option).toBe(option);
     expect(error.message).toContain(`\`${option}\``);
     expect(error.expected.length).toBeGreaterThan(0);
+  });
+
+  it('leaves maxRetries to the SDK, which rejects a bad value with its own error', () => {
+    expect(() => new ResilientClaude({ ...base, maxRetries: -1 })).toThrow(/maxRetries must be/);
+    expect(() => new ResilientClaude({ ...base, maxRetries: 1.5 })).toThrow(/maxRetries must be/);
+  });
+
+  it.each([
+    ['sanitize.onSuspicious', { sanitize: { onSuspicious: 'shout' } }],
+    ['sanitize.maxInputChars', { sanitize: { maxInputChars: -5 } }],
+    ['sanitize.patterns', { sanitize: { patterns: ['ignore'] } }],
+    ['cost.budget.limitUsd', { cost: { budget: { limitUsd: 0 } } }],
+    ['cost.budget.window', { cost: { budget: { limitUsd: 5, window: 'week' } } }],
+    ['cost.prices', { cost: { prices: 'cheap' } }],
+    ['redis', { redis: 42 }],
+    ['redis', { redis: 'localhost:6379' }],
+    ['onRedisError', { onRedisError: 'panic' }],
+    ['retry.firstContentTimeoutMs', { retry: { firstContentTimeoutMs: -1 } }],
+  ])('rejects a wrong %s with ConfigError naming it', (option, options) => {
+    const error = configErrorOf(() => new ResilientClaude({ ...base, ...(options as object) }));
+    expect(error.option).toBe(option);
   });
 
   it('rejects maxRetries and retry.retries that disagree', () => {

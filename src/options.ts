@@ -1,6 +1,13 @@
 import type { Logger as PinoLogger, LoggerOptions as PinoLoggerOptions } from 'pino';
 import { z } from 'zod';
+import type { Redis } from 'ioredis';
+import type { CostOptions } from './costs';
+import { validateKeyPoolOptions, type ApiKeysOptions } from './keys';
 import { ConfigError } from './errors/config-error';
+import type { RateLimitOptions } from './layers/rate-limit';
+import type { SanitizeOptions } from './layers/sanitize';
+import type { ClientMetricsOptions } from './metrics';
+import type { HealthProbeOptions } from './health';
 import type { ClientOptions, SdkLogger } from './sdk-types';
 
 /**
@@ -21,6 +28,12 @@ export interface RetryOptions {
   maxRetryAfterMs?: number;
   /** Full jitter (`random(0, backoff)`) on computed backoff. Default true; false gives the exact backoff. */
   jitter?: boolean;
+  /**
+   * For streams: how long to wait, once the reader starts reading, for the first content before the
+   * attempt counts as stalled and is retried (the stream resumes from the new attempt). The SDK's
+   * `timeout` only covers the wait for response headers. Default: no limit.
+   */
+  firstContentTimeoutMs?: number;
 }
 
 /** How calls are grouped into circuit breakers. */
@@ -47,7 +60,7 @@ export type LoggerOption = PinoLogger | PinoLoggerOptions | SdkLogger | false;
  * Options of `new ResilientClaude()`: every `@anthropic-ai/sdk` `ClientOptions` field (passed through
  * unchanged), plus the resilience layers' settings. Each layer takes `false` to switch it off.
  */
-export interface ResilientClaudeOptions extends Omit<ClientOptions, 'logger'> {
+export interface ResilientClaudeOptions extends Omit<ClientOptions, 'logger'>, ApiKeysOptions {
   /** Retries per call (SDK-compatible; same as `retry.retries`). Default 2. */
   maxRetries?: number;
   /** Retry policy, or `false` for no retries at all. Default on. */
@@ -65,6 +78,42 @@ export interface ResilientClaudeOptions extends Omit<ClientOptions, 'logger'> {
    * logger at level `warn` writing to stdout. The SDK's own log lines go to the same logger.
    */
   logger?: LoggerOption;
+  /**
+   * Input checks before anything is sent: local validation of the fields the library relies on, NUL
+   * bytes stripped, prompt-injection heuristics flagged, oversize input refused. Default on; `false` off.
+   */
+  sanitize?: SanitizeOptions | false;
+  /** Cost tracking (always-on ledger), custom prices and budgets. Default on, no budget; `false` off. */
+  cost?: CostOptions | false;
+  /**
+   * Client-side rate limiting by requests, input tokens and output tokens per minute. `'auto'` (default)
+   * learns the organization's limits from the `anthropic-ratelimit-*` response headers; an object with
+   * `rpm`/`itpm`/`otpm` sets ceilings (headers can only lower them); `false` turns it off.
+   */
+  rateLimit?: RateLimitOptions | 'auto' | false;
+  /**
+   * Prometheus metrics (prom-client), exposed as `client.metrics`. Default on, in a registry of the
+   * client's own (never prom-client's global one unless given); `false` off.
+   */
+  metrics?: ClientMetricsOptions | false;
+  /**
+   * An active health probe: `messages.countTokens` (free, not a paid message) every `intervalMs`; a
+   * failing probe makes `health().ready` false. Default off (health is passive, from real traffic).
+   */
+  healthProbe?: HealthProbeOptions | false;
+  /**
+   * Redis for state shared across processes (rate-limit buckets, budgets, the cost ledger): an ioredis
+   * client (not closed by the client) or a URL (a client is created and closed by `close()`). Default:
+   * none, everything in this process.
+   */
+  redis?: Redis | string;
+  /** Prefix of every Redis key the client writes. Default `'rc:'`. */
+  redisPrefix?: string;
+  /**
+   * When Redis is unreachable: `'local'` (default) falls back to per-process state with a warn log and a
+   * `redisError` event, and returns to Redis when it answers; `'fail'` fails the calls that need it.
+   */
+  onRedisError?: 'local' | 'fail';
 }
 
 /** Retry settings with defaults applied. */
@@ -75,6 +124,8 @@ export interface ResolvedRetryOptions {
   readonly maxDelayMs: number;
   readonly maxRetryAfterMs: number;
   readonly jitter: boolean;
+  /** 0 = no limit. */
+  readonly firstContentTimeoutMs: number;
 }
 
 /** Breaker settings with defaults applied. */
@@ -123,6 +174,57 @@ const retrySchema = z.strictObject({
   maxDelayMs: nonNegativeDuration.optional(),
   maxRetryAfterMs: nonNegativeDuration.optional(),
   jitter: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
+  firstContentTimeoutMs: positiveDuration.optional(),
+});
+
+const isPositiveNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const isRegExpPattern = (v: unknown) =>
+  typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string' && (v as { pattern?: unknown }).pattern instanceof RegExp;
+
+const sanitizeSchema = z.strictObject({
+  onSuspicious: check<string>((v) => v === 'warn' || v === 'reject' || v === 'ignore', "'warn', 'reject' or 'ignore'").optional(),
+  patterns: check<unknown[]>((v) => Array.isArray(v) && v.every(isRegExpPattern), 'an array of { name: string; pattern: RegExp }').optional(),
+  scanAssistant: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
+  maxInputChars: check<number>(isPositiveNumber, 'a positive number').optional(),
+  maxInputTokens: check<number>(isPositiveNumber, 'a positive number').optional(),
+  validate: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
+});
+
+// Prices and budgets are validated in depth by the cost engine (ConfigError naming `cost.…`).
+const costSchema = z.strictObject({
+  prices: check<unknown[]>((v) => Array.isArray(v), 'an array of price rows').optional(),
+  budget: check<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'a budget options object').optional(),
+  ledger: check<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'ledger options').optional(),
+});
+
+const isNonNegativeNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const rateLimitSchema = z.strictObject({
+  rpm: check<number>(isPositiveNumber, 'a positive number of requests per minute').optional(),
+  itpm: check<number>(isPositiveNumber, 'a positive number of input tokens per minute').optional(),
+  otpm: check<number>(isPositiveNumber, 'a positive number of output tokens per minute').optional(),
+  maxConcurrent: check<number>((v) => v === Infinity || (isNonNegativeInteger(v) && (v as number) > 0), 'a positive integer').optional(),
+  maxQueue: check<number>((v) => v === Infinity || isNonNegativeInteger(v), 'a non-negative integer').optional(),
+  maxWaitMs: check<number>((v) => v === Infinity || isNonNegativeNumber(v), 'a number of milliseconds ≥ 0').optional(),
+  outputEstimate: check<unknown>(
+    (v) => v === 'max_tokens' || typeof v === 'function' || isNonNegativeNumber(v),
+    "'max_tokens', a number of tokens or a function of the params",
+  ).optional(),
+  cacheAwareInput: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
+  scope: check<string>((v) => v === 'model' || v === 'client', "'model' or 'client'").optional(),
+  startupConcurrency: check<number>((v) => isNonNegativeInteger(v) && (v as number) > 0, 'a positive integer').optional(),
+});
+
+const metricsSchema = z.strictObject({
+  registry: check<object>((v) => typeof v === 'object' && v !== null && typeof (v as { metrics?: unknown }).metrics === 'function', 'a prom-client Registry').optional(),
+  prefix: check<string>((v) => typeof v === 'string' && /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(v), 'a Prometheus metric name prefix').optional(),
+  buckets: check<number[]>((v) => Array.isArray(v) && v.every(isPositiveNumber), 'an array of positive numbers (seconds)').optional(),
+  waitBuckets: check<number[]>((v) => Array.isArray(v) && v.every(isNonNegativeNumber), 'an array of numbers ≥ 0 (seconds)').optional(),
+  labelLimits: check<object>((v) => typeof v === 'object' && v !== null, 'label limits').optional(),
+});
+
+const probeSchema = z.strictObject({
+  intervalMs: check<number>((v) => isPositiveDuration(v) && (v as number) >= 1000, 'a number of milliseconds ≥ 1000').optional(),
+  model: check<string>((v) => typeof v === 'string' && v.length > 0, 'a model id').optional(),
 });
 
 const breakerSchema = z.strictObject({
@@ -185,13 +287,33 @@ export function validateOptions(options: ResilientClaudeOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('options', 'an options object', `got ${describeValue(options)}`);
   }
-  if (options.maxRetries !== undefined && !isNonNegativeInteger(options.maxRetries)) {
-    throw new ConfigError('maxRetries', 'a non-negative integer', `got ${describeValue(options.maxRetries)}`);
-  }
+  // `maxRetries` is the SDK's own option: the SDK validates it (AnthropicError "maxRetries must be …").
   validateSection('retry', options.retry, retrySchema);
   validateSection('circuitBreaker', options.circuitBreaker, breakerSchema);
   if (options.deadline !== undefined && !isPositiveDuration(options.deadline)) {
     throw new ConfigError('deadline', `a number of milliseconds in (0, ${MAX_TIMER_MS}]`, `got ${describeValue(options.deadline)}`);
+  }
+  if (options.apiKeys !== undefined) validateKeyPoolOptions({ ...options, apiKeys: options.apiKeys });
+  validateSection('sanitize', options.sanitize, sanitizeSchema);
+  if (typeof options.rateLimit === 'string' && options.rateLimit !== 'auto') {
+    throw new ConfigError('rateLimit', "'auto', an options object or false", `got ${describeValue(options.rateLimit)}`);
+  }
+  if (options.rateLimit !== 'auto') validateSection('rateLimit', options.rateLimit, rateLimitSchema);
+  validateSection('metrics', options.metrics, metricsSchema);
+  validateSection('healthProbe', options.healthProbe, probeSchema);
+  validateSection('cost', options.cost, costSchema);
+  const redis = options.redis;
+  if (redis !== undefined && typeof redis !== 'string' && !(typeof redis === 'object' && redis !== null && typeof (redis as { evalsha?: unknown }).evalsha === 'function')) {
+    throw new ConfigError('redis', 'an ioredis client or a redis:// URL', `got ${describeValue(redis)}`);
+  }
+  if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
+    throw new ConfigError('redis', 'a redis:// or rediss:// URL', 'got a string of another form');
+  }
+  if (options.redisPrefix !== undefined && (typeof options.redisPrefix !== 'string' || /[{}]/.test(options.redisPrefix))) {
+    throw new ConfigError('redisPrefix', 'a string without braces', `got ${describeValue(options.redisPrefix)}`);
+  }
+  if (options.onRedisError !== undefined && options.onRedisError !== 'local' && options.onRedisError !== 'fail') {
+    throw new ConfigError('onRedisError', "'local' or 'fail'", `got ${describeValue(options.onRedisError)}`);
   }
   const logger = options.logger;
   if (logger !== undefined && logger !== false && (typeof logger !== 'object' || logger === null)) {
@@ -212,6 +334,7 @@ export function resolveRetry(options: ResilientClaudeOptions, retries: number): 
       maxDelayMs: r?.maxDelayMs ?? d.maxDelayMs,
       maxRetryAfterMs: r?.maxRetryAfterMs ?? d.maxRetryAfterMs,
       jitter: r?.jitter ?? d.jitter,
+      firstContentTimeoutMs: r?.firstContentTimeoutMs ?? 0,
     };
   }
 }

@@ -1,4 +1,5 @@
 import { APIError, OverloadedError } from '@anthropic-ai/sdk';
+import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../src/events';
 import { StreamInterruptedError } from '../src/errors/stream-interrupted-error';
@@ -14,12 +15,12 @@ afterEach(async () => {
 });
 
 /** Reads a `create({stream:true})` stream to the end, returning its event types and text. */
-async function drain(stream: AsyncIterable<{ type: string; delta?: { type: string; text?: string } }>) {
+async function drain(stream: AsyncIterable<RawMessageStreamEvent>) {
   const types: string[] = [];
   let text = '';
   for await (const event of stream) {
     types.push(event.type);
-    if (event.type === 'content_block_delta' && event.delta?.type === 'text_delta') text += event.delta.text ?? '';
+    if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
   }
   return { types, text };
 }

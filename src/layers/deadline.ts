@@ -35,7 +35,7 @@ export function createDeadlineLayer(defaultDeadlineMs: number | undefined): Midd
     state.deadlineMs = deadlineMs;
     state.deadlineAt ??= state.startedAt + deadlineMs;
     const remaining = state.deadlineAt - performance.now();
-    if (remaining <= 0) throw deadlineError(deadlineMs, state.attempts, state.lastFailure);
+    if (remaining <= 0) throw deadlineError(deadlineMs, state.sent, state.lastFailure);
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineReached()), remaining);
@@ -53,7 +53,7 @@ export function createDeadlineLayer(defaultDeadlineMs: number | undefined): Midd
       }
       return response;
     } catch (error) {
-      if (controller.signal.aborted && !callerSignal?.aborted) throw deadlineError(deadlineMs, state.attempts, state.lastFailure);
+      if (controller.signal.aborted && !callerSignal?.aborted) throw deadlineError(deadlineMs, state.sent, state.lastFailure);
       throw error;
     } finally {
       if (!keepArmed) disarm();

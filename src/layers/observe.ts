@@ -36,6 +36,8 @@ export interface ObserveLayerDeps {
   readonly hooks: readonly CompletionHook[];
   /** Called with every completed record (health keeps the last error). */
   readonly onRecord?: (record: CallRecord) => void;
+  /** Called once when a call starts (the in-flight gauge). */
+  readonly onStart?: (state: CallState) => void;
 }
 
 function num(value: unknown): number {
@@ -67,6 +69,24 @@ function thrownErrorClass(error: unknown, ctx: MiddlewareContext): string {
   return 'Error';
 }
 
+const MESSAGES_PATH = /\/v1\/messages(?:\?|$)/;
+const decoder = new TextDecoder();
+
+function safeJson(bytes: ArrayBuffer): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A response with the same status, headers, url and body bytes as `original`, whose body was read. */
+function rebuild(original: Response, bytes: ArrayBuffer): Response {
+  const copy = new Response(bytes, { status: original.status, statusText: original.statusText, headers: original.headers });
+  if (original.url) Object.defineProperty(copy, 'url', { value: original.url });
+  return copy;
+}
+
 function isJson(response: Response): boolean {
   return (response.headers.get('content-type') ?? '').includes('json');
 }
@@ -87,7 +107,7 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
       method: state.method,
       path: state.path,
       stream: state.stream,
-      attempts: state.attempts,
+      attempts: state.sent,
       ok: outcome.ok,
       latencyMs: Math.round((performance.now() - state.startedAt) * 100) / 100,
       rateLimitWaitMs: Math.round(state.rateLimitWaitMs),
@@ -122,9 +142,15 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
     events.emit('callComplete', record);
   }
 
+  const started = new WeakSet<CallState>();
+
   return async function observe(request, next, ctx) {
     const state = callState(ctx);
     if (!state) return next(request);
+    if (!started.has(state)) {
+      started.add(state);
+      deps.onStart?.(state);
+    }
 
     let response: Response;
     try {
@@ -175,8 +201,17 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
 
     let usage: UsageTotals | undefined;
     let responseModel: string | undefined;
-    if (!state.stream && isJson(response) && state.path.endsWith('/messages')) {
-      const body = (await ctx.parse(response).catch(() => undefined)) as { usage?: unknown; model?: unknown } | undefined;
+    if (!state.stream && isJson(response) && MESSAGES_PATH.test(state.path)) {
+      let body: { usage?: unknown; model?: unknown } | undefined;
+      if (state.parsedResponse?.response === response) {
+        body = state.parsedResponse.body as typeof body;
+      } else {
+        // Read the (small, already complete) JSON body once and hand the SDK an identical response built
+        // from the bytes: cheaper than `clone()`, whose stream tee costs more than the parse.
+        const bytes = await response.arrayBuffer();
+        body = safeJson(bytes) as typeof body;
+        response = rebuild(response, bytes);
+      }
       usage = usageTotals(body?.usage);
       if (typeof body?.model === 'string') responseModel = body.model;
     }

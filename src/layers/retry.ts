@@ -428,5 +428,5 @@ function callAborted(state: CallState, ctx: MiddlewareContext): boolean {
 /** The error for a call ended by its caller (abort) or its deadline, raised inside a stream body. */
 function callAbortError(state: CallState, ctx: MiddlewareContext): Error {
   if (ctx.options?.signal?.aborted) return new APIUserAbortError();
-  return deadlineError(state.deadlineMs ?? 0, state.attempts, state.lastFailure);
+  return deadlineError(state.deadlineMs ?? 0, state.sent, state.lastFailure);
 }

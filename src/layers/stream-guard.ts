@@ -15,21 +15,18 @@ function isSse(response: Response): boolean {
  * content can be resumed by the retry layer, a stream failing after it surfaces as an error, and the
  * stream's usage is known to the layers that account for it.
  *
- * @param defaultTimeoutMs the client's `timeout`, used as the wait allowed for a stream's first content.
+ * @param firstContentTimeoutMs `retry.firstContentTimeoutMs` (0 = no limit).
  */
-export function createStreamGuardLayer(defaultTimeoutMs: () => number): Middleware {
+export function createStreamGuardLayer(firstContentTimeoutMs: number): Middleware {
   return async function streamGuard(request, next, ctx) {
-    const response = await next(request);
     const state = callState(ctx);
+    if (state) state.sent++;
+    const response = await next(request);
     if (!state || !state.stream || !response.ok || !response.body || !isSse(response)) return response;
-    const suppressMessageStart = state.readerHasMessageStart;
     const tapped = tapSseResponse(response, {
-      firstContentTimeoutMs: ctx.options?.timeout ?? defaultTimeoutMs(),
-      suppressMessageStart,
+      firstContentTimeoutMs,
+      delivered: state.delivered,
       onCommit: () => state.contentCommitted(),
-      onMessageStartDelivered: () => {
-        state.readerHasMessageStart = true;
-      },
     });
     attemptStreamResults.set(tapped.response, tapped.result);
     state.lastAttemptStream = tapped.result;

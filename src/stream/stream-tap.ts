@@ -16,8 +16,6 @@ export class PreContentFailure extends Error {
     /** For `sse_error`: the API error type and the event's JSON payload. */
     readonly errorType: string | undefined,
     readonly errorBody: unknown,
-    /** Whether the reader already received this attempt's `message_start`. */
-    readonly deliveredMessageStart: boolean,
     /** Headers of the failed attempt's response (request-id, rate-limit headers). */
     readonly headers: Headers,
     cause?: unknown,
@@ -33,16 +31,24 @@ export interface TappedStream {
   readonly result: Promise<StreamResult>;
 }
 
+/**
+ * What the reader already received from earlier attempts of the same call, before they failed: the
+ * resumed stream must not repeat it.
+ */
+export interface DeliveredPrefix {
+  messageStart: boolean;
+  /** `content_block_start` events passed on, by index, with their block type. */
+  readonly blocks: Map<number, string>;
+}
+
 /** Options of {@link tapSseResponse}. */
 export interface TapOptions {
-  /** How long the reader may wait for the first content before the attempt counts as stalled. */
+  /** How long the reader may wait for the first content before the attempt counts as stalled; 0 = no limit. */
   readonly firstContentTimeoutMs: number;
-  /** Drop this attempt's `message_start`: the reader already has one from an earlier attempt. */
-  readonly suppressMessageStart: boolean;
+  /** What earlier attempts delivered (updated as this one delivers its pre-content events). */
+  readonly delivered: DeliveredPrefix;
   /** Called once, when content is first committed to the reader. */
   readonly onCommit?: () => void;
-  /** Called when this attempt's `message_start` is passed on to the reader. */
-  readonly onMessageStartDelivered?: () => void;
 }
 
 function num(value: unknown): number {
@@ -73,10 +79,10 @@ function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
 /**
  * Guards one streaming attempt without buffering it: events reach the reader as soon as they are complete,
  * byte for byte. What it adds:
- * - before content is committed (anything beyond `message_start` and pings), an SSE `error` event, a cut
- *   socket, an early end or a stall longer than the attempt timeout become a {@link PreContentFailure}
- *   instead of reaching the reader, so the retry layer can resume the stream from a new attempt. A
- *   `content_block_start` is held back until the next event confirms the block, for the same reason;
+ * - before content is committed (anything beyond `message_start`, `content_block_start` and pings), an
+ *   SSE `error` event, a cut socket, an early end or a stall beyond `firstContentTimeoutMs` become a
+ *   {@link PreContentFailure} instead of reaching the reader, so the retry layer can resume the stream
+ *   from a new attempt, whose repeated `message_start` / `content_block_start` are then dropped;
  * - after that, a cut socket or an end without `message_stop` become a {@link StreamInterruptedError}:
  *   never a silently shortened success. An `error` event is passed on (the SDK raises it);
  * - it records the whole-message usage (message_start, then message_delta totals, which replace rather
@@ -90,14 +96,13 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
   let model: string | undefined;
   let deltas = 0;
   let committed = false;
-  let deliveredMessageStart = false;
-  let suppressPending = options.suppressMessageStart;
+  const delivered = options.delivered;
+  let suppressMessageStart = delivered.messageStart;
   let complete = false;
   let errorEventAfterContent: unknown;
-  let held: Uint8Array[] = [];
   let stalled = false;
   let watchdog: ReturnType<typeof setTimeout> | undefined;
-  let pendingFailure: PreContentFailure | undefined;
+  let pendingFailure: Error | undefined;
 
   let settle!: (result: StreamResult) => void;
   const result = new Promise<StreamResult>((resolve) => {
@@ -127,28 +132,23 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
   };
 
   const preContent = (kind: PreContentKind, errorType?: string, errorBody?: unknown, cause?: unknown) => {
-    const failure = new PreContentFailure(kind, errorType, errorBody, deliveredMessageStart, response.headers, cause);
+    const failure = new PreContentFailure(kind, errorType, errorBody, response.headers, cause);
     finish({ error: failure, preContent: failure });
     return failure;
   };
 
-  const commit = (out: Uint8Array[]) => {
-    if (!committed) {
-      committed = true;
-      if (watchdog) clearTimeout(watchdog);
-      options.onCommit?.();
-    }
-    if (held.length) {
-      out.push(...held);
-      held = [];
-    }
+  const commit = () => {
+    if (committed) return;
+    committed = true;
+    if (watchdog) clearTimeout(watchdog);
+    options.onCommit?.();
   };
 
-  /** Decides what to pass on for one block. Returns a failure to end the stream with, if any. */
-  const route = (block: SseBlock, out: Uint8Array[]): PreContentFailure | undefined => {
+  /** Decides what to pass on for one block. Returns an error to end the stream with, if any. */
+  const route = (block: SseBlock, out: Uint8Array[]): Error | undefined => {
     switch (block.event) {
       case 'content_block_delta':
-        commit(out);
+        commit();
         deltas++;
         out.push(block.bytes);
         return undefined;
@@ -156,19 +156,36 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         const parsed = safeJson(block.data) as { message?: { model?: unknown; usage?: unknown } } | undefined;
         if (typeof parsed?.message?.model === 'string') model = parsed.message.model;
         mergeUsage(parsed?.message?.usage);
-        if (suppressPending) {
-          suppressPending = false;
+        if (suppressMessageStart) {
+          suppressMessageStart = false;
           return undefined;
         }
-        deliveredMessageStart = true;
-        options.onMessageStartDelivered?.();
+        delivered.messageStart = true;
         out.push(block.bytes);
         return undefined;
       }
-      case 'content_block_start':
-        if (committed) out.push(block.bytes);
-        else held.push(block.bytes);
+      case 'content_block_start': {
+        if (committed) {
+          out.push(block.bytes);
+          return undefined;
+        }
+        // Passed on at once (a reader may be waiting for it), but not yet content: a failure now can still
+        // be resumed, provided the new attempt opens the same block, which is then not repeated.
+        const parsed = safeJson(block.data) as { index?: unknown; content_block?: { type?: unknown } } | undefined;
+        const index = typeof parsed?.index === 'number' ? parsed.index : -1;
+        const type = typeof parsed?.content_block?.type === 'string' ? parsed.content_block.type : '';
+        const earlier = delivered.blocks.get(index);
+        if (earlier === undefined) {
+          delivered.blocks.set(index, type);
+          out.push(block.bytes);
+        } else if (earlier !== type) {
+          // The retried answer starts differently from what the reader already holds: it cannot be spliced.
+          const mismatch = new StreamInterruptedError('incomplete', 0);
+          finish({ error: mismatch });
+          return mismatch;
+        }
         return undefined;
+      }
       case 'error': {
         const parsed = safeJson(block.data) as { error?: { type?: unknown } } | undefined;
         const type = typeof parsed?.error?.type === 'string' ? parsed.error.type : 'api_error';
@@ -179,12 +196,12 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
       }
       case 'message_delta':
         mergeUsage((safeJson(block.data) as { usage?: unknown } | undefined)?.usage);
-        commit(out);
+        commit();
         out.push(block.bytes);
         return undefined;
       case 'message_stop':
         complete = true;
-        commit(out);
+        commit();
         out.push(block.bytes);
         return undefined;
       case 'ping':
@@ -192,7 +209,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         out.push(block.bytes);
         return undefined;
       default:
-        commit(out);
+        commit();
         out.push(block.bytes);
         return undefined;
     }

@@ -1,0 +1,251 @@
+import type { Redis } from 'ioredis';
+import type { CallState } from './call-state';
+import {
+  BudgetManager,
+  callCost,
+  CostLedger,
+  PriceTable,
+  RedisCostStore,
+  SharedBudgetManager,
+  worstCaseCost,
+  type BudgetGate,
+  type BudgetOptions,
+  type BudgetState,
+  type BudgetWarning,
+  type CallCost,
+  type CostLedgerOptions,
+  type CostStoreEvent,
+  type CostSummary,
+  type ModelTotals,
+  type PartyTotals,
+  type PriceRowInput,
+  type Reservation,
+  type SummaryQuery,
+  type UnknownModelInfo,
+} from './cost';
+import type { EventHub } from './events';
+import type { CompletionHook } from './layers/observe';
+import type { LogSink } from './logging';
+import { estimateInputTokens } from './ratelimit/estimate';
+
+/** The `cost` option. */
+export interface CostOptions {
+  /** Extra or replacement price rows (see `PriceRowInput`). Default: the built-in table. */
+  prices?: readonly PriceRowInput[];
+  /** A spending budget checked before each Messages call. Default: none. */
+  budget?: Omit<BudgetOptions, 'budgetWarning' | 'now'>;
+  /** Ledger bucket retention and caps. Defaults: see `CostLedgerOptions`. */
+  ledger?: Omit<CostLedgerOptions, 'shared' | 'now'>;
+}
+
+/** Window of a cost query: the whole life (none), since an instant or for a duration, or the last `days`. */
+export type CostQuery = { readonly sinceMs: number } | { readonly days: number };
+
+/** `client.costs`: what the calls of this client (and its `withOptions()` clones) cost. */
+export interface CostsView {
+  /**
+   * Totals with breakdowns by model, user and tag. `sinceMs` is the window's start as epoch ms; a value
+   * below 10^11 (about three years) is read as a duration back from now, so `{ sinceMs: 60_000 }` means
+   * "the last minute". `{ days: n }` is the last n × 24 h. No argument: the client's whole life.
+   */
+  summary(query?: CostQuery): CostSummary;
+  /** `summary(query).byModel`. */
+  byModel(query?: CostQuery): Record<string, ModelTotals>;
+  /** `summary(query).byUser`. */
+  byUser(query?: CostQuery): Record<string, PartyTotals>;
+  /** `summary(query).totalUsd`. */
+  total(query?: CostQuery): number;
+  /** The budget's figures (global, and `user`'s with a per-user limit), or undefined without a budget. */
+  budget(user?: string): BudgetState | undefined;
+  /** With `redis`: the totals of every process sharing the store (day precision). */
+  sharedSummary(query?: CostQuery): Promise<CostSummary>;
+}
+
+const DURATION_LIMIT_MS = 1e11;
+
+function toQuery(query: CostQuery | undefined): SummaryQuery | undefined {
+  if (!query || !('sinceMs' in query)) return query;
+  return query.sinceMs < DURATION_LIMIT_MS ? { sinceMs: Date.now() - query.sinceMs } : query;
+}
+
+/** Facts of a Messages request that pricing and budgets need. */
+interface MessageParamsLike {
+  model?: unknown;
+  max_tokens?: unknown;
+  speed?: unknown;
+  inference_geo?: unknown;
+}
+
+const MESSAGES_PATH = /\/v1\/messages(?:\?|$)/;
+
+/** Whether a call is a Messages create (the only calls that produce billable usage directly). */
+export function isMessagesCreate(state: CallState): boolean {
+  return state.method === 'POST' && MESSAGES_PATH.test(state.path);
+}
+
+/** Dependencies of the cost tracker. */
+export interface CostTrackerDeps {
+  readonly events: EventHub;
+  readonly log: LogSink;
+  readonly redis?: Redis | string;
+  readonly redisPrefix?: string;
+  readonly onRedisError?: 'local' | 'fail';
+}
+
+/**
+ * Prices every completed Messages call from the response's model and usage, keeps the bounded ledger,
+ * and holds budget reservations: reserved (worst case) before sending, settled to the actual cost after,
+ * released when the call fails.
+ */
+export class CostTracker {
+  readonly table: PriceTable;
+  readonly ledger: CostLedger;
+  readonly budget: BudgetGate | undefined;
+  readonly store: RedisCostStore | undefined;
+  readonly #reservations = new WeakMap<CallState, Reservation>();
+  readonly #deps: CostTrackerDeps;
+
+  constructor(options: CostOptions, deps: CostTrackerDeps) {
+    this.#deps = deps;
+    const { events, log } = deps;
+    this.table = new PriceTable({
+      prices: options.prices ?? [],
+      onUnknownModel: (info: UnknownModelInfo) => {
+        // A new model of a known line deserves a warning (add its prices); an id with no recognisable line
+        // (a proxy alias, a test double) cannot be priced any better, so it is noted at info.
+        log.log(info.line !== undefined ? 'warn' : 'info', { ...info }, 'unknown model priced by fallback');
+        events.emit('unknownModel', info);
+      },
+    });
+    this.store = deps.redis
+      ? new RedisCostStore({
+          redis: deps.redis,
+          ...(deps.redisPrefix ? { prefix: `${deps.redisPrefix}cost:` } : {}),
+          onRedisError: deps.onRedisError ?? 'local',
+          onEvent: (event: CostStoreEvent) => this.#onStoreEvent(event),
+        })
+      : undefined;
+    this.ledger = new CostLedger({ ...options.ledger, ...(this.store ? { shared: this.store.ledger() } : {}) });
+    if (options.budget) {
+      const budgetOptions: BudgetOptions = {
+        ...options.budget,
+        budgetWarning: (warning: BudgetWarning) => {
+          log.log('warn', { ...warning }, 'budget warning threshold reached');
+          events.emit('budgetWarning', warning);
+        },
+      };
+      this.budget = this.store ? new SharedBudgetManager(budgetOptions, this.store) : new BudgetManager(budgetOptions);
+    }
+  }
+
+  /**
+   * Reserves the call's worst-case cost. Throws `BudgetExceededError` (or rejects, with Redis) when it
+   * does not fit. Synchronous with the in-memory budget. Returns nothing when there is no budget or
+   * the call is not a Messages create.
+   */
+  reserve(state: CallState, params: unknown): Reservation | Promise<Reservation> | undefined {
+    if (!this.budget || this.#reservations.has(state) || !isMessagesCreate(state)) return undefined;
+    const p = (typeof params === 'object' && params !== null ? params : {}) as MessageParamsLike;
+    const worst = worstCaseCost(this.table, {
+      model: typeof p.model === 'string' ? p.model : 'unknown',
+      inputTokens: estimateInputTokens(params),
+      maxTokens: typeof p.max_tokens === 'number' ? p.max_tokens : 0,
+      at: state.startedAtEpoch,
+      speed: p.speed === 'fast' ? 'fast' : 'standard',
+      inferenceGeo: typeof p.inference_geo === 'string' ? p.inference_geo : null,
+    });
+    const reservation = this.budget.reserve({ user: state.call.user ?? state.user ?? null, usd: worst });
+    if (reservation instanceof Promise) {
+      return reservation.then((held) => {
+        this.#reservations.set(state, held);
+        return held;
+      });
+    }
+    this.#reservations.set(state, reservation);
+    return reservation;
+  }
+
+  /** Completion hook: prices the call, records it in the ledger, settles or releases its reservation. */
+  readonly hook: CompletionHook = (state, outcome, record) => {
+    let cost: CallCost | undefined;
+    if (outcome.ok && outcome.usage && isMessagesCreate(state)) {
+      const model = outcome.responseModel ?? state.model ?? 'unknown';
+      cost = callCost(this.table, { model, usage: outcome.usage.raw, at: state.startedAtEpoch });
+      const user = state.call.user ?? state.user;
+      this.ledger.record({
+        at: state.startedAtEpoch,
+        model,
+        ...(user ? { user } : {}),
+        ...(state.call.tags ? { tags: state.call.tags } : {}),
+        inputTokens: outcome.usage.inputTokens,
+        outputTokens: outcome.usage.outputTokens,
+        cacheReadTokens: outcome.usage.cacheReadTokens,
+        cacheWriteTokens: outcome.usage.cacheWriteTokens,
+        cost,
+      });
+      record.costUsd = cost.usd;
+      if (cost.approximate) state.notes.costApproximate = true;
+      if (this.#deps.events.has('cost')) {
+        this.#deps.events.emit('cost', {
+          callId: state.id,
+          model,
+          ...(user ? { user } : {}),
+          ...(state.call.tags ? { tags: state.call.tags } : {}),
+          usd: cost.usd,
+          exactUsd: cost.exact,
+          approximate: cost.approximate,
+          breakdown: cost.breakdown,
+        });
+      }
+    }
+    const held = this.#reservations.get(state);
+    if (held && this.budget) {
+      this.#reservations.delete(state);
+      const budget = this.budget;
+      const done = cost ? budget.settle(held, cost) : budget.release(held);
+      if (done instanceof Promise) done.catch((error: unknown) => this.#logError(error, 'budget settlement failed'));
+    }
+  };
+
+  /** Releases a reservation held by a call that ended before completing (e.g. thrown before observe). */
+  release(state: CallState): void {
+    const held = this.#reservations.get(state);
+    if (!held || !this.budget) return;
+    this.#reservations.delete(state);
+    const done = this.budget.release(held);
+    if (done instanceof Promise) done.catch((error: unknown) => this.#logError(error, 'budget release failed'));
+  }
+
+  /** The `client.costs` view. */
+  view(): CostsView {
+    const ledger = this.ledger;
+    return {
+      summary: (query) => ledger.summary(toQuery(query)),
+      byModel: (query) => ledger.byModel(toQuery(query)),
+      byUser: (query) => ledger.byUser(toQuery(query)),
+      total: (query) => ledger.total(toQuery(query)),
+      budget: (user) => this.budget?.state(user),
+      sharedSummary: (query) => ledger.sharedSummary(toQuery(query)),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.store?.close();
+  }
+
+  #onStoreEvent(event: CostStoreEvent): void {
+    const { log, events } = this.#deps;
+    if (event.type === 'redisError') {
+      const message = event.error instanceof Error ? event.error.message : String(event.error);
+      log.log('warn', { component: 'cost', operation: event.operation, error: message }, 'Redis unreachable: budgets and ledger fall back to this process');
+      events.emit('redisError', { component: 'cost', operation: event.operation, message });
+    } else {
+      log.log('info', { component: 'cost' }, 'Redis answers again: budgets and ledger are shared again');
+      events.emit('redisRecovered', { component: 'cost' });
+    }
+  }
+
+  #logError(error: unknown, message: string): void {
+    this.#deps.log.log('error', { error: error instanceof Error ? error.message : String(error) }, message);
+  }
+}

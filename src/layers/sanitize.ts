@@ -1,0 +1,151 @@
+import { callState, type CallState } from '../call-state';
+import { InputRejectedError } from '../errors/input-rejected-error';
+import type { EventHub } from '../events';
+import type { LogSink } from '../logging';
+import {
+  enforceSuspiciousPolicy,
+  sanitizeParams,
+  validateCountTokensParams,
+  validateMessageParams,
+  type InjectionPattern,
+  type SanitizeParamsOptions,
+  type SuspiciousFinding,
+} from '../sanitize';
+import type { Middleware } from '../sdk-types';
+
+/** The `sanitize` option. */
+export interface SanitizeOptions {
+  /**
+   * What to do when text matches a prompt-injection heuristic: `'warn'` (default: log the pattern name
+   * and location — never the text — emit `suspiciousInput`, send anyway), `'reject'` (refuse with
+   * `InputRejectedError`), or `'ignore'` (do not scan).
+   */
+  onSuspicious?: 'warn' | 'reject' | 'ignore';
+  /** The injection heuristics. Default: the built-in set (`DEFAULT_INJECTION_PATTERNS`). */
+  patterns?: readonly InjectionPattern[];
+  /** Scan `assistant` turns too. Default false (they are usually the model's own output). */
+  scanAssistant?: boolean;
+  /** Refuse (never truncate) input longer than this many characters. Default 10,000,000. */
+  maxInputChars?: number;
+  /** Refuse input estimated above this many tokens. Default: no limit (the API enforces the context window). */
+  maxInputTokens?: number;
+  /**
+   * Check locally the fields the library relies on — `model`, `max_tokens`, `messages` — and refuse a
+   * malformed call with `InputRejectedError` naming the field, before a request, a rate-limit token or a
+   * budget reservation is spent. Default true. Everything else is left to the API.
+   */
+  validate?: boolean;
+}
+
+/** Default size limit: far above any context window; catches runaway input, not long prompts. */
+export const DEFAULT_MAX_INPUT_CHARS = 10_000_000;
+
+type Endpoint = 'messages' | 'countTokens' | 'batches';
+
+function endpointOf(state: CallState): Endpoint | undefined {
+  if (state.method !== 'POST') return undefined;
+  const path = state.path.split('?')[0];
+  if (path === '/v1/messages') return 'messages';
+  if (path === '/v1/messages/count_tokens') return 'countTokens';
+  if (path === '/v1/messages/batches') return 'batches';
+  return undefined;
+}
+
+/** Re-raises a validation or size error of one batch request with the request's path in front. */
+function prefixed(error: unknown, prefix: string): unknown {
+  if (!(error instanceof InputRejectedError)) return error;
+  const detail = error.message.replace(/^Request rejected locally \([^)]*\): /, '');
+  return new InputRejectedError(`${prefix}.${error.field}`, error.reason, detail);
+}
+
+/** Dependencies of the sanitize layer. */
+export interface SanitizeLayerDeps {
+  readonly events: EventHub;
+  readonly log: LogSink;
+}
+
+/**
+ * Sanitize layer, outermost: validates and sanitizes Messages, count_tokens and batch requests once per
+ * call (not per attempt). Strips NUL bytes and nothing else — valid content passes byte for byte,
+ * because the body is only re-serialised when something was actually removed. Flags injection phrases
+ * per `onSuspicious`. Refuses oversize input with `InputRejectedError` instead of truncating it.
+ */
+export function createSanitizeLayer(options: SanitizeOptions, deps: SanitizeLayerDeps): Middleware {
+  const policy = options.onSuspicious ?? 'warn';
+  const engine: SanitizeParamsOptions = {
+    patterns: policy === 'ignore' ? [] : (options.patterns ?? undefined),
+    scanAssistant: options.scanAssistant ?? false,
+    maxInputChars: options.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS,
+    ...(options.maxInputTokens !== undefined ? { maxInputTokens: options.maxInputTokens } : {}),
+  };
+  if (engine.patterns === undefined) delete engine.patterns;
+  const validate = options.validate ?? true;
+
+  function report(state: CallState, findings: readonly SuspiciousFinding[]): void {
+    if (findings.length === 0) return;
+    const action = policy === 'reject' ? 'reject' : 'warn';
+    const payload = { callId: state.id, findings: findings.map((f) => ({ pattern: f.pattern, location: f.location })), action } as const;
+    deps.log.log('warn', { ...payload }, 'suspected prompt injection in request');
+    deps.events.emit('suspiciousInput', payload);
+    enforceSuspiciousPolicy(findings, policy);
+  }
+
+  function checkOne(params: unknown, endpoint: Endpoint): { params: unknown; changed: boolean; findings: SuspiciousFinding[] } {
+    if (validate) {
+      if (endpoint === 'countTokens') validateCountTokensParams(params);
+      else validateMessageParams(params);
+    }
+    const result = sanitizeParams(params, engine);
+    return { params: result.params, changed: result.changed, findings: result.findings };
+  }
+
+  return async function sanitize(request, next, ctx) {
+    const state = callState(ctx);
+    if (!state) return next(request);
+    const endpoint = endpointOf(state);
+    // Raw `client.request()` calls with a non-object body are the caller's business, not a Messages call.
+    const isObject = typeof state.params === 'object' && state.params !== null && !Array.isArray(state.params);
+    if (!endpoint || !isObject) return next(request);
+    if (state.sanitizedBody !== undefined) {
+      // The SDK ran the chain again (token refresh): same call, same body, no second report.
+      return state.sanitizedBody === null ? next(request) : next({ ...request, body: state.sanitizedBody });
+    }
+
+    let params = state.params;
+    let changed = false;
+    if (endpoint === 'batches') {
+      const batch = params as { requests?: unknown };
+      if (Array.isArray(batch.requests)) {
+        const findings: SuspiciousFinding[] = [];
+        const requests = batch.requests.map((entry: unknown, i: number) => {
+          const inner = (entry as { params?: unknown } | null)?.params;
+          let result;
+          try {
+            result = checkOne(inner, 'batches');
+          } catch (error) {
+            throw prefixed(error, `requests[${i}].params`);
+          }
+          findings.push(...result.findings.map((f) => ({ ...f, location: `requests[${i}].params.${f.location}` })));
+          if (!result.changed) return entry;
+          changed = true;
+          return { ...(entry as object), params: result.params };
+        });
+        report(state, findings);
+        if (changed) params = { ...(batch as object), requests };
+      }
+    } else {
+      const result = checkOne(params, endpoint);
+      report(state, result.findings);
+      changed = result.changed;
+      params = result.params;
+    }
+
+    if (!changed) {
+      state.sanitizedBody = null;
+      return next(request);
+    }
+    state.params = params;
+    state.sanitizedBody = JSON.stringify(params);
+    return next({ ...request, body: state.sanitizedBody });
+  };
+}

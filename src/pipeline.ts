@@ -1,0 +1,105 @@
+import type { BreakerRegistry } from './breaker/breaker-registry';
+import type { CallState } from './call-state';
+import type { CostTracker } from './costs';
+import type { EventHub } from './events';
+import { createBreakerLayer } from './layers/breaker';
+import { createBudgetLayer } from './layers/budget';
+import type { KeyPool } from './keys';
+import { createKeysLayer, keyAliasOf } from './layers/keys';
+import { createRateLimitLayer, type RateLimitOptions } from './layers/rate-limit';
+import type { RateLimiter } from './ratelimit';
+import { createDeadlineLayer } from './layers/deadline';
+import { createObserveLayer, type CompletionHook, type ObserveLayerDeps } from './layers/observe';
+import { createRetryLayer } from './layers/retry';
+import { createSanitizeLayer, type SanitizeOptions } from './layers/sanitize';
+import { createStreamGuardLayer } from './layers/stream-guard';
+import type { LogSink } from './logging';
+import type { ResolvedBreakerOptions, ResolvedRetryOptions } from './options';
+import type { Middleware } from './sdk-types';
+
+/** Everything the layers are built from: the client's resolved options and its shared state. */
+export interface PipelineParts {
+  readonly events: EventHub;
+  readonly log: LogSink;
+  readonly retry: ResolvedRetryOptions;
+  readonly deadline: number | undefined;
+  readonly sanitize: SanitizeOptions | false;
+  readonly costs: CostTracker | undefined;
+  readonly breakers: BreakerRegistry | undefined;
+  readonly breakerConfig: ResolvedBreakerOptions;
+  readonly limiter: RateLimiter | undefined;
+  readonly keys: KeyPool | undefined;
+  readonly rateLimit: RateLimitOptions;
+  readonly hooks: readonly CompletionHook[];
+  readonly onRecord: ObserveLayerDeps['onRecord'];
+  readonly onStart: ObserveLayerDeps['onStart'];
+  /** The SDK's typed error for a status (the client's `makeStatusError`). */
+  readonly statusError: (status: number, body: unknown, headers: Headers) => Error;
+}
+
+function breakerScopeOf(config: ResolvedBreakerOptions): (state: CallState) => string {
+  return config.scope === 'model' ? (state) => state.model ?? 'default' : () => 'default';
+}
+
+/**
+ * The layers that run once per logical call, outermost first. They run where the SDK's own retry loop
+ * sat — around each SDK attempt, outside user middleware — so user middleware still sees every HTTP
+ * attempt, as the SDK documents.
+ *
+ * sanitize → observe → budget → deadline → retry
+ *
+ * - sanitize first: a malformed or refused call costs nothing, not even a log record of a "call";
+ * - observe next: one record per call, whatever the inner layers decide (budget refusals included);
+ * - budget before deadline: a refused reservation fails at once rather than being timed;
+ * - deadline around retry: one deadline over queueing, every attempt and every backoff sleep.
+ */
+export function callLayers(parts: PipelineParts): Middleware[] {
+  return [
+    ...(parts.sanitize ? [createSanitizeLayer(parts.sanitize, parts)] : []),
+    createObserveLayer({
+      events: parts.events,
+      log: parts.log,
+      errorClassFor: (status, body, headers) => parts.statusError(status, body, headers).name,
+      hooks: parts.hooks,
+      ...(parts.onRecord ? { onRecord: parts.onRecord } : {}),
+      ...(parts.onStart ? { onStart: parts.onStart } : {}),
+    }),
+    ...(parts.costs?.budget ? [createBudgetLayer(parts.costs)] : []),
+    createDeadlineLayer(parts.deadline),
+    createRetryLayer({ config: parts.retry, events: parts.events, log: parts.log, statusError: parts.statusError }),
+  ];
+}
+
+/**
+ * The layers that run once per HTTP request, innermost, in the SDK's `backendMiddleware()` (inside
+ * user middleware, so they see exactly what is sent, fallback hops included).
+ *
+ * keys → rateLimit → breaker → streamGuard
+ *
+ * - keys first: the key chosen for the attempt decides the rate-limit scope (when keys do not share
+ *   limits), and a refused key (401/403) is swapped for another within the same attempt;
+ * - the breaker decides at the moment of sending, after any rate-limit wait;
+ * - the stream guard is closest to the wire: it sees the raw stream of every attempt.
+ */
+export function requestLayers(parts: PipelineParts): Middleware[] {
+  const keys = parts.keys;
+  return [
+    ...(keys
+      ? [createKeysLayer(keys, { log: parts.log, onKeyQuarantined: (event) => parts.events.emit('keyQuarantined', event) })]
+      : []),
+    ...(parts.limiter
+      ? [
+          createRateLimitLayer({
+            limiter: parts.limiter,
+            options: parts.rateLimit,
+            events: parts.events,
+            log: parts.log,
+            // Keys of one organization share its limits; keys of different ones get buckets each.
+            ...(keys ? { scopePrefix: (state: CallState) => keys.rateLimitScope(keyAliasOf(state)) } : {}),
+          }),
+        ]
+      : []),
+    ...(parts.breakers ? [createBreakerLayer(parts.breakers, breakerScopeOf(parts.breakerConfig))] : []),
+    createStreamGuardLayer(parts.retry.firstContentTimeoutMs),
+  ];
+}

@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(__dirname, '..');
+const dist = join(root, 'dist');
+
+/** Newest modification time under a folder. */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+/** A script that performs a real retry through the built package: one 529, then success. */
+const script = (load: string) => `
+${load}
+(async () => {
+  const server = await FakeAnthropicServer.start();
+  server.schedule(faults.overloaded());
+  const client = new ResilientClaude({ apiKey: 'test-key', baseURL: server.url, logger: false, retry: { baseDelayMs: 1 } });
+  let retries = 0;
+  client.on('retry', () => retries++);
+  const message = await client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+  const attempts = server.ledger.length;
+  await client.close();
+  await server.close();
+  console.log(JSON.stringify({ type: message.type, attempts, retries }));
+})().catch((error) => { console.error(error); process.exit(1); });
+`;
+
+describe('the built package', () => {
+  beforeAll(() => {
+    // CI builds before testing; a local run builds when the output is missing or stale.
+    if (!existsSync(join(dist, 'index.js')) || newest(join(root, 'src')) > statSync(join(dist, 'index.js')).mtimeMs) {
+      execFileSync('npx', ['tsup', '--silent'], { cwd: root, stdio: 'inherit' });
+    }
+  }, 120_000);
+
+  it('is require()-able as CommonJS and performs a real retry (p-retry is ESM-only)', () => {
+    const out = execFileSync(
+      process.execPath,
+      ['-e', script(`const { ResilientClaude } = require('./dist/index.js'); const { FakeAnthropicServer, faults } = require('./dist/testing/index.js');`)],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual({ type: 'message', attempts: 2, retries: 1 });
+  });
+
+  it('is importable as ESM and performs a real retry', () => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        script(`import { ResilientClaude } from './dist/index.mjs'; import { FakeAnthropicServer, faults } from './dist/testing/index.mjs';`),
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual({ type: 'message', attempts: 2, retries: 1 });
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * Logging stays as quiet as the SDK's (catalogue §3.1 "logging", §3.2 "ctx.logger", §3.9; R12): with an
+ * SDK-style logger, nothing of ours at warn or above on construction or on a successful call, nothing at all
+ * at `logLevel: 'off'`, and the SDK's own lines unchanged.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { ResilientClaude } from '../../src';
+import { apiError, isolateEnv, json, MESSAGE, PARAMS, recordingLogger, rejectionOf, sse } from './helpers';
+
+isolateEnv();
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const atLeastWarn = (lines: unknown[][]) => lines.filter(([level]) => level === 'warn' || level === 'error');
+
+describe('with an SDK-style logger', () => {
+  test('the constructor logs nothing', () => {
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({ apiKey: 'sk-test', logger });
+    expect(client.logLevel).toBe('warn');
+    expect(lines).toEqual([]);
+    client.withOptions({ timeout: 1000 });
+    expect(lines).toEqual([]);
+  });
+
+  test('successful calls (JSON, stream, list) log nothing at the default level', async () => {
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({
+      apiKey: 'sk-test',
+      logger,
+      fetch: async (url, init) => {
+        const body = typeof init?.body === 'string' ? JSON.parse(init.body) : {};
+        if (String(url).includes('/batches')) return json({ data: [], has_more: false, first_id: null, last_id: null });
+        return body.stream ? sse() : json(MESSAGE);
+      },
+    });
+    await client.messages.create(PARAMS);
+    const stream = await client.messages.create({ ...PARAMS, stream: true });
+    for await (const _event of stream) {
+      // drain
+    }
+    await client.messages.stream(PARAMS).finalMessage();
+    await client.messages.batches.list();
+    // Let any completion bookkeeping that runs after the stream's end settle too.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(lines).toEqual([]);
+  });
+
+  test('successful calls log nothing at warn or above even at logLevel debug', async () => {
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({ apiKey: 'sk-test', logger, logLevel: 'debug', fetch: async () => json(MESSAGE) });
+    await client.messages.create(PARAMS);
+    expect(atLeastWarn(lines)).toEqual([]);
+    expect(lines.some(([level]) => level === 'debug')).toBe(true);
+  });
+
+  test('a failed call with no retries logs no warn line of ours (the SDK logs none either)', async () => {
+    const ours = recordingLogger();
+    const plain = recordingLogger();
+    const fetch = async () => apiError(400, 'invalid_request_error');
+    await rejectionOf(new ResilientClaude({ apiKey: 'sk-test', logger: ours.logger, maxRetries: 0, fetch }).messages.create(PARAMS));
+    await rejectionOf(new Anthropic({ apiKey: 'sk-test', logger: plain.logger, maxRetries: 0, fetch }).messages.create(PARAMS));
+    expect(atLeastWarn(ours.lines)).toEqual(atLeastWarn(plain.lines));
+  });
+
+  test("none of our lines contains 'sending request': the SDK's line appears once per fetch", async () => {
+    const { logger, lines } = recordingLogger();
+    let fetches = 0;
+    const client = new ResilientClaude({
+      apiKey: 'sk-test',
+      logger,
+      logLevel: 'debug',
+      retry: { baseDelayMs: 1 },
+      fetch: async () => (++fetches === 1 ? apiError(500) : json(MESSAGE)),
+    });
+    await client.messages.create(PARAMS);
+    const sending = lines.filter((line) => line.some((part) => typeof part === 'string' && part.includes('sending request')));
+    expect(fetches).toBe(2);
+    expect(sending).toHaveLength(2);
+  });
+
+  test("logLevel 'off': nothing at all, even for retries and failures", async () => {
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({
+      apiKey: 'sk-test',
+      logger,
+      logLevel: 'off',
+      maxRetries: 2,
+      retry: { baseDelayMs: 1 },
+      fetch: async () => apiError(503),
+    });
+    await rejectionOf(client.messages.create(PARAMS));
+    await rejectionOf(
+      (async () => {
+        const stream = await client.messages.create({ ...PARAMS, stream: true });
+        for await (const _event of stream) {
+          // never reached
+        }
+      })(),
+    );
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('the SDK log-level rules are untouched', () => {
+  test('default logLevel is warn', () => {
+    expect(new ResilientClaude({ apiKey: 'sk-test', logger: false }).logLevel).toBe('warn');
+  });
+
+  test('debug lines reach the logger at logLevel debug, and are skipped at info', async () => {
+    const debugLogger = recordingLogger();
+    await new ResilientClaude({ apiKey: 'sk-test', logger: debugLogger.logger, logLevel: 'debug', fetch: async () => json() }).request({
+      path: '/foo',
+      method: 'get',
+    });
+    expect(debugLogger.lines.some(([level]) => level === 'debug')).toBe(true);
+
+    const infoLogger = recordingLogger();
+    await new ResilientClaude({ apiKey: 'sk-test', logger: infoLogger.logger, logLevel: 'info', fetch: async () => json() }).request({
+      path: '/foo',
+      method: 'get',
+    });
+    expect(infoLogger.lines.some(([level]) => level === 'debug')).toBe(false);
+  });
+
+  test('ANTHROPIC_LOG=debug sets the level', async () => {
+    process.env['ANTHROPIC_LOG'] = 'debug';
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({ apiKey: 'sk-test', logger, fetch: async () => json() });
+    expect(client.logLevel).toBe('debug');
+    await client.request({ path: '/foo', method: 'get' });
+    expect(lines.some(([level]) => level === 'debug')).toBe(true);
+  });
+
+  test('an invalid ANTHROPIC_LOG is warned about with the SDK message', () => {
+    process.env['ANTHROPIC_LOG'] = 'not a log level';
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({ apiKey: 'sk-test', logger });
+    expect(client.logLevel).toBe('warn');
+    expect(lines).toEqual([
+      [
+        'warn',
+        `process.env['ANTHROPIC_LOG'] was set to "not a log level", expected one of ["off","error","warn","info","debug"]`,
+      ],
+    ]);
+  });
+
+  test('an invalid ANTHROPIC_LOG with a valid client level: no warning at all', () => {
+    process.env['ANTHROPIC_LOG'] = 'not a log level';
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({ apiKey: 'sk-test', logger, logLevel: 'debug' });
+    expect(client.logLevel).toBe('debug');
+    expect(atLeastWarn(lines)).toEqual([]);
+  });
+
+  test("the client level overrides the environment ('off' beats ANTHROPIC_LOG=debug)", async () => {
+    process.env['ANTHROPIC_LOG'] = 'debug';
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({ apiKey: 'sk-test', logger, logLevel: 'off', fetch: async () => json() });
+    await client.request({ path: '/foo', method: 'get' });
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('console output with the default options', () => {
+  test('a successful call with a current model writes nothing to console.warn or console.error', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const client = new ResilientClaude({ apiKey: 'sk-test', fetch: async () => json(MESSAGE) });
+    await client.messages.create(PARAMS);
+    expect(warn).not.toHaveBeenCalled();
+    expect(error).not.toHaveBeenCalled();
+  });
+
+  test("a deprecated model gets the SDK's console.warn, exactly once", async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const client = new ResilientClaude({ apiKey: 'sk-test', logger: false, fetch: async () => json(MESSAGE) });
+    await client.messages.create({ ...PARAMS, model: 'claude-opus-4-5' });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]![0])).toMatch(/The model 'claude-opus-4-5' is deprecated/);
+  });
+});
