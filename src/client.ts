@@ -10,6 +10,7 @@ import { CostTracker, type CostsView } from './costs';
 import { ClientMetrics, type BudgetInput } from './metrics';
 import { KeyPool, type ApiKeyInput } from './keys';
 import { createSpanEnrichmentHook } from './telemetry';
+import { resolveApiKeyLazily } from './security';
 import { RateLimiter, RedisBucketStore } from './ratelimit';
 import type { RateLimitOptions } from './layers/rate-limit';
 import type { EventHub as Hub } from './events';
@@ -112,6 +113,9 @@ export class ResilientClaude extends Anthropic {
     const firstPooledKey = firstKey(options.apiKeys);
     if (firstPooledKey !== undefined && options.apiKey == null && options.authToken == null && !inheritance) {
       sdkOptions.apiKey = firstPooledKey;
+    } else if (!inheritance && options.keyStore !== false && !hasCredential(options)) {
+      const stored = storedKey(options.keyStore || {});
+      if (stored) sdkOptions.apiKey = stored;
     }
     super(sdkOptions as ClientOptions);
     level.current = () => this.logLevel ?? 'warn';
@@ -468,6 +472,34 @@ function createLimiter(
 function budgetInput(costs: CostTracker): BudgetInput | undefined {
   const state = costs.budget?.state();
   return state ? { remainingUsd: state.remainingUsd, limitUsd: state.limitUsd } : undefined;
+}
+
+const CREDENTIAL_OPTIONS = ['apiKey', 'authToken', 'credentials', 'config', 'profile'] as const;
+const CREDENTIAL_ENV = [
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'ANTHROPIC_PROFILE',
+  'ANTHROPIC_IDENTITY_TOKEN',
+  'ANTHROPIC_IDENTITY_TOKEN_FILE',
+] as const;
+
+/** Whether the caller or the environment supplies a credential the SDK will use (ours must not interfere). */
+function hasCredential(options: ResilientClaudeOptions): boolean {
+  const given = options as Record<string, unknown>;
+  return CREDENTIAL_OPTIONS.some((name) => name in given) || CREDENTIAL_ENV.some((name) => !!process.env[name]);
+}
+
+/**
+ * The key from the OS keyring or the encrypted key file, if either holds one: the key itself, or (for a
+ * passphrase-protected file) an async function the SDK calls per request, which decrypts once.
+ */
+function storedKey(store: { keyFile?: string | false; keyring?: boolean }): string | (() => Promise<string>) | undefined {
+  const found = resolveApiKeyLazily({
+    ...(store.keyFile !== undefined ? { keyFile: store.keyFile } : {}),
+    ...(store.keyring === false ? { keyring: false } : {}),
+  });
+  if (!found || (found.source !== 'keyring' && found.source !== 'file')) return undefined;
+  return found.key ?? found.getKey;
 }
 
 /** The text of the first pooled key, if any. */

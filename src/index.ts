@@ -1,6 +1,7 @@
 /**
  * resilient-claude: a drop-in `Anthropic` client with retries done right, a circuit breaker, deadlines,
- * structured logs and events. `new Anthropic(opts)` → `new ResilientClaude(opts)`.
+ * token-aware rate limiting, cost tracking and budgets, input checks, structured logs, metrics and
+ * events. `new Anthropic(opts)` → `new ResilientClaude(opts)`.
  *
  * @packageDocumentation
  */
@@ -15,25 +16,63 @@ export {
   type ResilientClaudeOptions,
   type RetryOptions,
 } from './options';
+export type { SanitizeOptions } from './layers/sanitize';
+export type { RateLimitOptions } from './layers/rate-limit';
+export type { CostOptions, CostQuery, CostsView } from './costs';
 export type {
   BreakerState,
   BreakerStateChangeEvent,
+  BudgetWarningEvent,
   CallRecord,
   CallTokens,
+  CostEvent,
+  KeyQuarantinedEvent,
+  RateLimitedEvent,
+  RedisStateEvent,
   ResilientClaudeEventName,
   ResilientClaudeEvents,
   ResilientClaudeListener,
   RetryEvent,
+  SuspiciousInputEvent,
+  UnknownModelEvent,
 } from './events';
 export type { FailureReason } from './classify';
-export type { HealthSnapshot } from './health';
+export type { HealthProbeOptions, HealthSnapshot, ProbeState } from './health';
 export type { BreakerSnapshot } from './breaker/breaker-registry';
+export { createHealthHandler, type HealthHandler, type HealthHandlerOptions } from './health/index';
+export { ClientMetrics, type ClientMetricsOptions } from './metrics';
+export { KeyPool, type ApiKeyInput, type ApiKeysOptions, type KeySnapshot, type KeyStrategy } from './keys';
+export type { ScopeSnapshot, DimensionSnapshot } from './ratelimit';
+export {
+  BUILTIN_PRICE_ROWS,
+  PriceTable,
+  callCost,
+  worstCaseCost,
+  type BudgetOptions,
+  type BudgetState,
+  type CallCost,
+  type CostSummary,
+  type ModelTotals,
+  type PartyTotals,
+  type PriceRowInput,
+} from './cost';
+export { DEFAULT_INJECTION_PATTERNS, type InjectionPattern } from './sanitize';
+export { maskKey, resolveApiKey, resolveApiKeySync, type ResolvedApiKey } from './security';
+// Errors: ours all extend ResilientClaudeError (StreamInterruptedError extends the SDK's APIConnectionError).
 export { ResilientClaudeError } from './errors/resilient-claude-error';
 export { ConfigError } from './errors/config-error';
 export { CircuitOpenError } from './errors/circuit-open-error';
 export { DeadlineExceededError } from './errors/deadline-exceeded-error';
 export { InputRejectedError } from './errors/input-rejected-error';
 export { StreamInterruptedError } from './errors/stream-interrupted-error';
+export { BudgetExceededError } from './errors/budget-exceeded-error';
+export { RateLimitQueueFullError } from './errors/rate-limit-queue-full-error';
+export { RateLimitWaitExceededError } from './errors/rate-limit-wait-exceeded-error';
+export { RateLimitCapacityError } from './errors/rate-limit-capacity-error';
+export { NoUsableKeyError } from './errors/no-usable-key-error';
+export { KeyStoreError } from './errors/key-store-error';
+export { RateLimitStoreUnavailableError } from './ratelimit/errors';
+export { CostStoreUnavailableError } from './cost/errors';
 // The SDK's own error classes and types, so one import serves both.
 export {
   Anthropic,

@@ -102,6 +102,13 @@ export interface ResilientClaudeOptions extends Omit<ClientOptions, 'logger'>, A
    */
   healthProbe?: HealthProbeOptions | false;
   /**
+   * Where to look for an API key when none is given and the environment holds no credential: the OS
+   * keyring (through the optional `@napi-rs/keyring`), then the encrypted key file written by
+   * `npx resilient-claude key set`. Default on, with the default locations; `false` leaves credential
+   * resolution entirely to the SDK.
+   */
+  keyStore?: { keyFile?: string | false; keyring?: boolean } | false;
+  /**
    * Redis for state shared across processes (rate-limit buckets, budgets, the cost ledger): an ioredis
    * client (not closed by the client) or a URL (a client is created and closed by `close()`). Default:
    * none, everything in this process.
@@ -227,6 +234,11 @@ const probeSchema = z.strictObject({
   model: check<string>((v) => typeof v === 'string' && v.length > 0, 'a model id').optional(),
 });
 
+const keyStoreSchema = z.strictObject({
+  keyFile: check<string | false>((v) => v === false || (typeof v === 'string' && v.length > 0), 'a file path or false').optional(),
+  keyring: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
+});
+
 const breakerSchema = z.strictObject({
   errorThresholdPercentage: check<number>(
     (v) => typeof v === 'number' && v > 0 && v <= 100,
@@ -301,6 +313,7 @@ export function validateOptions(options: ResilientClaudeOptions): void {
   if (options.rateLimit !== 'auto') validateSection('rateLimit', options.rateLimit, rateLimitSchema);
   validateSection('metrics', options.metrics, metricsSchema);
   validateSection('healthProbe', options.healthProbe, probeSchema);
+  validateSection('keyStore', options.keyStore, keyStoreSchema);
   validateSection('cost', options.cost, costSchema);
   const redis = options.redis;
   if (redis !== undefined && typeof redis !== 'string' && !(typeof redis === 'object' && redis !== null && typeof (redis as { evalsha?: unknown }).evalsha === 'function')) {
