@@ -1,3 +1,4 @@
+import { InputRejectedError } from './errors/input-rejected-error';
 import type { FinalRequestOptions, RequestOptions } from './sdk-types';
 
 /**
@@ -41,6 +42,26 @@ export function callOptions(settings: ResilientCallOptions, base?: RequestOption
 }
 
 const EMPTY: ResilientCallOptions = Object.freeze({});
+
+/** Refuses malformed per-call settings with `InputRejectedError` naming the field, before anything is sent. */
+export function validateCallOptions(settings: ResilientCallOptions): void {
+  const bad = (field: string, expected: string) => {
+    throw new InputRejectedError(`${CALL_OPTIONS_KEY}.${field}`, 'invalid', `expected ${expected}`);
+  };
+  if (settings === EMPTY) return;
+  const { priority, tags, deadline, estimatedOutputTokens, user } = settings;
+  if (priority !== undefined && (typeof priority !== 'number' || !Number.isFinite(priority))) bad('priority', 'a finite number');
+  if (tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0))) {
+    bad('tags', 'an array of non-empty strings');
+  }
+  if (deadline !== undefined && (typeof deadline !== 'number' || !(deadline > 0) || deadline > 2 ** 31 - 1)) {
+    bad('deadline', 'a positive number of milliseconds');
+  }
+  if (estimatedOutputTokens !== undefined && (!Number.isInteger(estimatedOutputTokens) || estimatedOutputTokens < 0)) {
+    bad('estimatedOutputTokens', 'a non-negative integer');
+  }
+  if (user !== undefined && (typeof user !== 'string' || user.length === 0)) bad('user', 'a non-empty string');
+}
 
 /** Reads the per-call settings from the options the SDK hands to middleware. */
 export function readCallOptions(options: FinalRequestOptions): ResilientCallOptions {

@@ -62,6 +62,8 @@ export interface CallState {
   model: string | undefined;
   /** The request params as they will be sent (the SDK's body, after sanitizing or routing). */
   params: unknown;
+  /** The body a route or fallback settled on, re-applied if the SDK runs the chain again. */
+  routedBody: string | undefined;
   /** A JSON response an inner layer already read and parsed (observe reuses it when it is the final one). */
   parsedResponse: { readonly response: Response; readonly body: unknown } | undefined;
   /** HTTP requests actually sent for the call (refusals by the breaker or limiter are not). */
@@ -163,6 +165,7 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
       params: options.body,
       sanitizedBody: undefined,
       parsedResponse: undefined,
+      routedBody: undefined,
       sent: 0,
       user,
       retryBudget: readBudget(options),

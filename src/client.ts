@@ -21,7 +21,7 @@ import { callLayers, requestLayers, type PipelineParts } from './pipeline';
 import { composeLayers, createLayerContext } from './outer-chain';
 import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
 import type { HealthProbeOptions, HealthSnapshot, ProbeState } from './health';
-import { callOptions } from './call-options';
+import { callOptions, validateCallOptions } from './call-options';
 
 /** Marks the options `withOptions()` hands to a child: the parent's shared state and what was overridden. */
 const INHERIT = Symbol.for('resilient-claude.inherit');
@@ -189,6 +189,8 @@ export class ResilientClaude extends Anthropic {
       retry: resolveRetry(options, this.maxRetries),
       deadline: options.deadline,
       sanitize: options.sanitize === false ? false : (options.sanitize ?? {}),
+      route: options.route,
+      fallbackModels: options.fallbackModels ?? [],
       costs,
       breakers,
       breakerConfig,
@@ -299,6 +301,12 @@ export class ResilientClaude extends Anthropic {
     if (!requestOptions) return super.fetchWithTimeout(url, init, ms, controller, requestOptions, logCtx);
     const ctx = createLayerContext(requestOptions, this.logger);
     const state = callState(ctx)!;
+    // One SDK pass of the call. A second pass only happens for the SDK's 401 token refresh; if the first
+    // pass ended in an error the SDK would retry, the error is replayed rather than retried again.
+    state.sdkPasses++;
+    state.sdkWillRetry = false;
+    if (state.finalThrown) throw state.finalThrown.error;
+    if (state.sdkPasses === 1) validateCallOptions(state.call);
     let sent = 0;
     const send: MiddlewareNext = async ({ url: target, ...attemptInit }) => {
       sent++;

@@ -57,6 +57,15 @@ export {
   type PriceRowInput,
 } from './cost';
 export { DEFAULT_INJECTION_PATTERNS, type InjectionPattern } from './sanitize';
+export {
+  keywordClassifier,
+  simpleTaskRouter,
+  usesPromptCache,
+  type RouteDecision,
+  type RouteFunction,
+  type SimpleTaskRouterOptions,
+  type TaskClassifier,
+} from './routing/simple-task-router';
 export { maskKey, resolveApiKey, resolveApiKeySync, type ResolvedApiKey } from './security';
 // Errors: ours all extend ResilientClaudeError (StreamInterruptedError extends the SDK's APIConnectionError).
 export { ResilientClaudeError } from './errors/resilient-claude-error';

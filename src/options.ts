@@ -8,6 +8,7 @@ import type { RateLimitOptions } from './layers/rate-limit';
 import type { SanitizeOptions } from './layers/sanitize';
 import type { ClientMetricsOptions } from './metrics';
 import type { HealthProbeOptions } from './health';
+import type { RouteFunction } from './routing/simple-task-router';
 import type { ClientOptions, SdkLogger } from './sdk-types';
 
 /**
@@ -108,6 +109,17 @@ export interface ResilientClaudeOptions extends Omit<ClientOptions, 'logger'>, A
    * resolution entirely to the SDK.
    */
   keyStore?: { keyFile?: string | false; keyring?: boolean } | false;
+  /**
+   * Cost-aware routing (opt-in): a function that may rewrite a Messages call's params before it is
+   * priced, limited or sent — e.g. `simpleTaskRouter({ cheapModel: 'claude-haiku-4-5' })`. Every
+   * re-route is logged and recorded in the call record's notes. Default: none.
+   */
+  route?: RouteFunction;
+  /**
+   * Models to fall back to, in order, when a call's model is overloaded (529 after its retries, or its
+   * breaker open). Breakers become per model. The model that answers is the one priced. Default: none.
+   */
+  fallbackModels?: readonly string[];
   /**
    * Redis for state shared across processes (rate-limit buckets, budgets, the cost ledger): an ioredis
    * client (not closed by the client) or a URL (a client is created and closed by `close()`). Default:
@@ -314,6 +326,13 @@ export function validateOptions(options: ResilientClaudeOptions): void {
   validateSection('metrics', options.metrics, metricsSchema);
   validateSection('healthProbe', options.healthProbe, probeSchema);
   validateSection('keyStore', options.keyStore, keyStoreSchema);
+  if (options.route !== undefined && typeof options.route !== 'function') {
+    throw new ConfigError('route', 'a function (params) => params | undefined', `got ${describeValue(options.route)}`);
+  }
+  const fallbackModels: unknown = options.fallbackModels;
+  if (fallbackModels !== undefined && (!Array.isArray(fallbackModels) || !fallbackModels.every((m) => typeof m === 'string' && m.length > 0))) {
+    throw new ConfigError('fallbackModels', 'an array of model ids', `got ${describeValue(fallbackModels)}`);
+  }
   validateSection('cost', options.cost, costSchema);
   const redis = options.redis;
   if (redis !== undefined && typeof redis !== 'string' && !(typeof redis === 'object' && redis !== null && typeof (redis as { evalsha?: unknown }).evalsha === 'function')) {
@@ -362,6 +381,7 @@ export function resolveBreaker(options: ResilientClaudeOptions): ResolvedBreaker
     volumeThreshold: b?.volumeThreshold ?? d.volumeThreshold,
     rollingWindowMs: b?.rollingWindowMs ?? d.rollingWindowMs,
     resetTimeoutMs: b?.resetTimeoutMs ?? d.resetTimeoutMs,
-    scope: b?.scope ?? d.scope,
+    // With model fallback, an overloaded model must not close the door on the others.
+    scope: options.fallbackModels?.length ? 'model' : (b?.scope ?? d.scope),
   };
 }

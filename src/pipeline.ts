@@ -4,6 +4,9 @@ import type { CostTracker } from './costs';
 import type { EventHub } from './events';
 import { createBreakerLayer } from './layers/breaker';
 import { createBudgetLayer } from './layers/budget';
+import { createFallbackLayer } from './layers/fallback';
+import { createRouteLayer } from './layers/route';
+import type { RouteFunction } from './routing/simple-task-router';
 import type { KeyPool } from './keys';
 import { createKeysLayer, keyAliasOf } from './layers/keys';
 import { createRateLimitLayer, type RateLimitOptions } from './layers/rate-limit';
@@ -24,6 +27,8 @@ export interface PipelineParts {
   readonly retry: ResolvedRetryOptions;
   readonly deadline: number | undefined;
   readonly sanitize: SanitizeOptions | false;
+  readonly route: RouteFunction | undefined;
+  readonly fallbackModels: readonly string[];
   readonly costs: CostTracker | undefined;
   readonly breakers: BreakerRegistry | undefined;
   readonly breakerConfig: ResolvedBreakerOptions;
@@ -46,16 +51,19 @@ function breakerScopeOf(config: ResolvedBreakerOptions): (state: CallState) => s
  * sat — around each SDK attempt, outside user middleware — so user middleware still sees every HTTP
  * attempt, as the SDK documents.
  *
- * sanitize → observe → budget → deadline → retry
+ * sanitize → route → observe → budget → deadline → fallback → retry
  *
  * - sanitize first: a malformed or refused call costs nothing, not even a log record of a "call";
- * - observe next: one record per call, whatever the inner layers decide (budget refusals included);
+ * - route next (opt-in): the call is recorded, priced and limited as the model it will really use;
+ * - observe: one record per call, whatever the inner layers decide (budget refusals included);
  * - budget before deadline: a refused reservation fails at once rather than being timed;
- * - deadline around retry: one deadline over queueing, every attempt and every backoff sleep.
+ * - deadline around fallback and retry: one deadline over queueing, every attempt and every sleep;
+ * - fallback (opt-in) around retry: a model overloaded after its retries hands over to the next one.
  */
 export function callLayers(parts: PipelineParts): Middleware[] {
   return [
     ...(parts.sanitize ? [createSanitizeLayer(parts.sanitize, parts)] : []),
+    ...(parts.route ? [createRouteLayer(parts.route, parts)] : []),
     createObserveLayer({
       events: parts.events,
       log: parts.log,
@@ -66,6 +74,7 @@ export function callLayers(parts: PipelineParts): Middleware[] {
     }),
     ...(parts.costs?.budget ? [createBudgetLayer(parts.costs)] : []),
     createDeadlineLayer(parts.deadline),
+    ...(parts.fallbackModels.length ? [createFallbackLayer(parts.fallbackModels, parts)] : []),
     createRetryLayer({ config: parts.retry, events: parts.events, log: parts.log, statusError: parts.statusError }),
   ];
 }

@@ -189,9 +189,6 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
   return async function retry(request, next, ctx) {
     const state = callState(ctx);
     if (!state) return next(request);
-    state.sdkPasses++;
-    state.sdkWillRetry = false;
-    if (state.finalThrown) throw state.finalThrown.error;
     if (!config.enabled || !isReplayable(request.body)) state.retryBudget = Math.min(state.retryBudget, state.retries);
 
     // The SDK stamps the header with its own pass number; any other value (or none) is the caller's.
