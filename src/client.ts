@@ -17,7 +17,7 @@ import type { EventHub as Hub } from './events';
 import type { LogSink } from './logging';
 import { resolveLogging, type ResolvedLogging } from './logging';
 import { resolveBreaker, resolveRetry, validateOptions, type ResilientClaudeOptions } from './options';
-import { callLayers, requestLayers, type PipelineParts } from './pipeline';
+import { buildPipeline, type PipelineParts } from './pipeline';
 import { composeLayers, createLayerContext } from './outer-chain';
 import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
 import type { HealthProbeOptions, HealthSnapshot, ProbeState } from './health';
@@ -205,8 +205,9 @@ export class ResilientClaude extends Anthropic {
       onRecord: (record) => this.#onRecord(record),
       statusError: (status, body, headers) => this.makeStatusError(status, body as object, undefined, headers),
     };
-    this.#callLayers = callLayers(parts);
-    this.#requestLayers = requestLayers(parts);
+    const pipeline = buildPipeline(parts);
+    this.#callLayers = pipeline.call;
+    this.#requestLayers = pipeline.request;
     if (options.healthProbe && !health.probeTimer) this.#startProbe(options.healthProbe);
   }
 

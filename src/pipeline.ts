@@ -46,29 +46,62 @@ function breakerScopeOf(config: ResolvedBreakerOptions): (state: CallState) => s
   return config.scope === 'model' ? (state) => state.model ?? 'default' : () => 'default';
 }
 
+/** The two layer lists of a client. */
+export interface Pipeline {
+  /** Once per logical call, outermost first (around each SDK attempt, outside user middleware). */
+  readonly call: Middleware[];
+  /** Once per HTTP request, innermost (the SDK's `backendMiddleware()`, inside user middleware). */
+  readonly request: Middleware[];
+}
+
 /**
- * The layers that run once per logical call, outermost first. They run where the SDK's own retry loop
- * sat — around each SDK attempt, outside user middleware — so user middleware still sees every HTTP
- * attempt, as the SDK documents.
+ * Builds both lists. Their order is the architecture.
+ *
+ * **Per logical call** — they run where the SDK's own retry loop sat, around each SDK attempt and
+ * outside user middleware, so user middleware still sees every HTTP attempt as the SDK documents:
  *
  * sanitize → route → observe → budget → deadline → fallback → retry
  *
  * - sanitize first: a malformed or refused call costs nothing, not even a log record of a "call";
  * - route next (opt-in): the call is recorded, priced and limited as the model it will really use;
- * - observe: one record per call, whatever the inner layers decide (budget refusals included);
+ * - observe: one record per call, whatever the inner layers decide (budget refusals included); its
+ *   completion hooks settle rate-limit permits, price the call, settle the budget, enrich the span;
  * - budget before deadline: a refused reservation fails at once rather than being timed;
  * - deadline around fallback and retry: one deadline over queueing, every attempt and every sleep;
  * - fallback (opt-in) around retry: a model overloaded after its retries hands over to the next one.
+ *
+ * **Per HTTP request** — innermost, so they see exactly what is sent, fallback hops included:
+ *
+ * keys → rateLimit → breaker → streamGuard
+ *
+ * - keys first: the key chosen for the attempt decides the rate-limit scope (when keys do not share
+ *   limits), and a refused key (401/403) is swapped for another within the same attempt;
+ * - rateLimit before breaker: the breaker decides at the moment of sending, after any wait;
+ * - streamGuard closest to the wire: it sees the raw stream of every attempt.
  */
-export function callLayers(parts: PipelineParts): Middleware[] {
-  return [
+export function buildPipeline(parts: PipelineParts): Pipeline {
+  const keys = parts.keys;
+  const rateLimit = parts.limiter
+    ? createRateLimitLayer({
+        limiter: parts.limiter,
+        options: parts.rateLimit,
+        events: parts.events,
+        log: parts.log,
+        // Keys of one organization share its limits; keys of different ones get buckets each.
+        ...(keys ? { scopePrefix: (state: CallState) => keys.rateLimitScope(keyAliasOf(state)) } : {}),
+      })
+    : undefined;
+  // Permits are settled first: pricing and spans read what is settled, never the other way round.
+  const hooks = [...(rateLimit ? [rateLimit.hook] : []), ...parts.hooks];
+
+  const call: Middleware[] = [
     ...(parts.sanitize ? [createSanitizeLayer(parts.sanitize, parts)] : []),
     ...(parts.route ? [createRouteLayer(parts.route, parts)] : []),
     createObserveLayer({
       events: parts.events,
       log: parts.log,
       errorClassFor: (status, body, headers) => parts.statusError(status, body, headers).name,
-      hooks: parts.hooks,
+      hooks,
       ...(parts.onRecord ? { onRecord: parts.onRecord } : {}),
       ...(parts.onStart ? { onStart: parts.onStart } : {}),
     }),
@@ -77,38 +110,14 @@ export function callLayers(parts: PipelineParts): Middleware[] {
     ...(parts.fallbackModels.length ? [createFallbackLayer(parts.fallbackModels, parts)] : []),
     createRetryLayer({ config: parts.retry, events: parts.events, log: parts.log, statusError: parts.statusError }),
   ];
-}
 
-/**
- * The layers that run once per HTTP request, innermost, in the SDK's `backendMiddleware()` (inside
- * user middleware, so they see exactly what is sent, fallback hops included).
- *
- * keys → rateLimit → breaker → streamGuard
- *
- * - keys first: the key chosen for the attempt decides the rate-limit scope (when keys do not share
- *   limits), and a refused key (401/403) is swapped for another within the same attempt;
- * - the breaker decides at the moment of sending, after any rate-limit wait;
- * - the stream guard is closest to the wire: it sees the raw stream of every attempt.
- */
-export function requestLayers(parts: PipelineParts): Middleware[] {
-  const keys = parts.keys;
-  return [
+  const request: Middleware[] = [
     ...(keys
       ? [createKeysLayer(keys, { log: parts.log, onKeyQuarantined: (event) => parts.events.emit('keyQuarantined', event) })]
       : []),
-    ...(parts.limiter
-      ? [
-          createRateLimitLayer({
-            limiter: parts.limiter,
-            options: parts.rateLimit,
-            events: parts.events,
-            log: parts.log,
-            // Keys of one organization share its limits; keys of different ones get buckets each.
-            ...(keys ? { scopePrefix: (state: CallState) => keys.rateLimitScope(keyAliasOf(state)) } : {}),
-          }),
-        ]
-      : []),
+    ...(rateLimit ? [rateLimit.middleware] : []),
     ...(parts.breakers ? [createBreakerLayer(parts.breakers, breakerScopeOf(parts.breakerConfig))] : []),
     createStreamGuardLayer(parts.retry.firstContentTimeoutMs),
   ];
+  return { call, request };
 }

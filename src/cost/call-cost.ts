@@ -1,4 +1,4 @@
-import { femtoToUsd, formatFemto, type Femto } from './money';
+import { EXACT_FEMTO, femtoToUsd, formatFemto, type Femto } from './money';
 import type { CompiledPriceRow, CompiledRates, PriceTable } from './price-table';
 import type { RateKey } from './price-types';
 import { cacheWriteSplit, tokenCount, type UsageLike } from './usage';
@@ -205,27 +205,45 @@ function segmentOf(u: {
   };
 }
 
+const BREAKDOWN_ENTRIES = Object.entries(TOKEN_TO_BREAKDOWN) as [Category, keyof CallCostBreakdown][];
+
 function finish(model: string, ctx: Ctx): CallCost {
   let total = 0n;
   const breakdown = {} as Record<keyof CallCostBreakdown, number>;
-  const breakdownExact = {} as Record<keyof CallCostBreakdown, string>;
-  for (const [cat, name] of Object.entries(TOKEN_TO_BREAKDOWN) as [Category, keyof CallCostBreakdown][]) {
+  for (const [cat, name] of BREAKDOWN_ENTRIES) {
     const v = ctx.acc[cat];
     total += v;
-    breakdown[name] = femtoToUsd(v);
-    breakdownExact[name] = formatFemto(v);
+    breakdown[name] = (breakdown[name] ?? 0) + femtoToUsd(v);
   }
-  return {
+  const acc = ctx.acc;
+  const cost = {
     usd: femtoToUsd(total),
-    exact: formatFemto(total),
     breakdown,
-    breakdownExact,
     approximate: ctx.approximate,
     unknownModel: ctx.unknownModel,
     pricedModel: ctx.pricedModel ?? model,
     model,
     flags: [...ctx.flags],
-  };
+  } as unknown as CallCost & { [EXACT_FEMTO]: bigint };
+  // The decimal strings are built only when read (the hot path sums the exact femto amount directly).
+  let exact: string | undefined;
+  let breakdownExact: CallCostBreakdownExact | undefined;
+  Object.defineProperties(cost, {
+    exact: { enumerable: true, get: () => (exact ??= formatFemto(total)) },
+    breakdownExact: {
+      enumerable: true,
+      get: () => {
+        if (!breakdownExact) {
+          const out = {} as Record<keyof CallCostBreakdown, bigint>;
+          for (const [cat, name] of BREAKDOWN_ENTRIES) out[name] = (out[name] ?? 0n) + acc[cat];
+          breakdownExact = Object.fromEntries(Object.entries(out).map(([k, v]) => [k, formatFemto(v)])) as unknown as CallCostBreakdownExact;
+        }
+        return breakdownExact;
+      },
+    },
+    [EXACT_FEMTO]: { enumerable: false, value: total },
+  });
+  return cost;
 }
 
 /**

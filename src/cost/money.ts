@@ -89,10 +89,20 @@ export function formatFemto(femto: Femto): string {
   return `${negative ? '-' : ''}${whole.toString()}${frac ? `.${frac}` : ''}`;
 }
 
-/** Femto-dollars as the nearest IEEE double in USD (derived once, from the exact decimal). */
+const SAFE_FEMTO = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Femto-dollars as the nearest IEEE double in USD. Up to 2^53 femto-dollars (about $9) both operands of
+ * the division are exact doubles, so IEEE division already gives the correctly rounded quotient — the
+ * same double as parsing the exact decimal, without building the string; beyond that, from the decimal.
+ */
 export function femtoToUsd(femto: Femto): number {
+  if (femto <= SAFE_FEMTO && femto >= -SAFE_FEMTO) return Number(femto) / 1e15;
   return Number(formatFemto(femto));
 }
+
+/** Where a `CallCost` keeps its exact amount, so summing it never goes through a decimal string. */
+export const EXACT_FEMTO: unique symbol = Symbol('resilient-claude.femto');
 
 /** Parses a decimal USD string produced by {@link formatFemto} (or any decimal) back into femto-dollars. */
 export function parseExactUsd(exact: string): Femto {
@@ -109,7 +119,11 @@ export type UsdAmount = number | string | { readonly exact: string };
 
 /** Converts a {@link UsdAmount} into femto-dollars (rejects negatives and malformed values with `RangeError`). */
 export function amountToFemto(amount: UsdAmount): Femto {
-  if (typeof amount === 'object' && amount !== null) return parseDecimal(amount.exact, FEMTO_DECIMALS);
+  if (typeof amount === 'object' && amount !== null) {
+    const exact = (amount as { [EXACT_FEMTO]?: unknown })[EXACT_FEMTO];
+    if (typeof exact === 'bigint') return exact;
+    return parseDecimal(amount.exact, FEMTO_DECIMALS);
+  }
   return usdToFemto(amount);
 }
 

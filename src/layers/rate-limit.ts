@@ -3,6 +3,7 @@ import type { EventHub } from '../events';
 import type { LogSink } from '../logging';
 import { estimateInputTokens, type Demand, type Permit, type RateLimiter } from '../ratelimit';
 import type { Middleware } from '../sdk-types';
+import type { CompletionHook } from './observe';
 import { attemptStreamResults } from './stream-guard';
 
 /** The `rateLimit` option (object form). */
@@ -38,7 +39,14 @@ interface JsonBody {
 }
 
 const MESSAGES_PATH = /\/v1\/messages(?:\?|$)/;
-const decoder = new TextDecoder();
+
+/** A JSON response's permit, settled when the call completes (observe has the usage then). */
+interface PendingPermit {
+  readonly permit: Permit;
+  readonly scope: string;
+  readonly headers: Headers;
+  readonly status: number;
+}
 
 function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
@@ -62,12 +70,12 @@ export interface RateLimitLayerDeps {
  * Rate-limit layer, per HTTP request (inside retry: every attempt pays). Reserves one request, the
  * estimated input tokens and the output estimate before sending — synchronously when the buckets have
  * room, otherwise waiting in the scope's priority queue (bounded by `maxQueue`, `maxWaitMs`, the call's
- * deadline and abort signal). After the response it corrects the buckets to the actual usage (for streams,
- * at the stream's end), learns limits from the `anthropic-ratelimit-*` headers of every response, and a
+ * deadline and abort signal). After the response it corrects the buckets to the actual usage (when the
+ * call completes: for JSON once observe has read the body, for streams at the stream's end), learns limits from the `anthropic-ratelimit-*` headers of every response, and a
  * 429's `retry-after` pauses the scope for every caller. Only Messages calls are limited: count_tokens
  * and batches have rate limits of their own.
  */
-export function createRateLimitLayer(deps: RateLimitLayerDeps): Middleware {
+export function createRateLimitLayer(deps: RateLimitLayerDeps): { middleware: Middleware; hook: CompletionHook } {
   const { limiter, options } = deps;
   const cacheAware = options.cacheAwareInput ?? true;
   const estimateOutput = (state: CallState): number => {
@@ -88,10 +96,25 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): Middleware {
     }
     return demand;
   };
+  const pendingPermits = new WeakMap<CallState, PendingPermit>();
   const actualInput = (usage: JsonBody['usage']): number =>
     num(usage?.input_tokens) + num(usage?.cache_creation_input_tokens) + (cacheAware ? 0 : num(usage?.cache_read_input_tokens));
 
-  return async function rateLimit(request, next, ctx) {
+  function finishPending(pending: PendingPermit, usage: JsonBody['usage']): void {
+    const { permit } = pending;
+    if (usage) permit.settle({ kind: 'served', actual: { inputTokens: actualInput(usage), outputTokens: num(usage.output_tokens) } });
+    else permit.settle({ kind: 'served', actual: { inputTokens: permit.demand.inputTokens, outputTokens: permit.demand.outputTokens } });
+    limiter.observe(pending.scope, pending.headers, pending.status, permit);
+  }
+
+  const hook: CompletionHook = (state, outcome) => {
+    const pending = pendingPermits.get(state);
+    if (!pending) return;
+    pendingPermits.delete(state);
+    finishPending(pending, outcome.ok ? (outcome.usage?.raw as JsonBody['usage']) : undefined);
+  };
+
+  const middleware: Middleware = async function rateLimit(request, next, ctx) {
     const state = callState(ctx);
     if (!state || state.method !== 'POST' || !MESSAGES_PATH.test(state.path)) return next(request);
     const prefix = deps.scopePrefix?.(state);
@@ -140,27 +163,20 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): Middleware {
       return response;
     }
 
-    if (isJson(response) && response.body) {
-      // Settle with the actual usage before syncing: the headers of a complete response already count it.
-      const bytes = await response.arrayBuffer();
-      let body: JsonBody | undefined;
-      try {
-        body = JSON.parse(decoder.decode(bytes)) as JsonBody;
-      } catch {
-        body = undefined;
-      }
-      const usage = body?.usage;
-      if (usage) permit.settle({ kind: 'served', actual: { inputTokens: actualInput(usage), outputTokens: num(usage.output_tokens) } });
-      else permit.settle({ kind: 'failed' });
-      limiter.observe(scope, response.headers, response.status, permit);
-      const rebuilt = new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
-      if (response.url) Object.defineProperty(rebuilt, 'url', { value: response.url });
-      state.parsedResponse = { response: rebuilt, body };
-      return rebuilt;
+    if (isJson(response)) {
+      // A complete response's headers already count its actual usage, so the permit is settled before the
+      // headers are applied — both when observe has read the body (the completion hook below), which
+      // spares reading the body here a second time.
+      const earlier = pendingPermits.get(state);
+      // A user middleware that called next() more than once: the earlier response is not the answer.
+      if (earlier) finishPending(earlier, undefined);
+      pendingPermits.set(state, { permit, scope, headers: response.headers, status: response.status });
+      return response;
     }
 
     permit.settle({ kind: 'served', actual: { inputTokens: permit.demand.inputTokens, outputTokens: permit.demand.outputTokens } });
     limiter.observe(scope, response.headers, response.status, permit);
     return response;
   };
+  return { middleware, hook };
 }

@@ -186,6 +186,38 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     return true;
   }
 
+  /**
+   * The first attempt runs directly — the common case, success, costs no retry machinery. Only a
+   * retryable failure enters p-retry, which is handed that failure as its own first attempt and owns
+   * the loop from there (the waits are ours, taken in `shouldRetry`).
+   */
+  async function attemptThenRetry(attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext): Promise<Response> {
+    let first: AttemptFailure;
+    try {
+      return await attempt();
+    } catch (thrown) {
+      if (thrown instanceof StopRetrying && thrown.originalError instanceof AttemptFailure) throw thrown.originalError;
+      if (!(thrown instanceof AttemptFailure)) throw thrown;
+      first = thrown;
+    }
+    let replayed = false;
+    return pRetry(
+      () => {
+        if (replayed) return attempt();
+        replayed = true;
+        return Promise.reject(first);
+      },
+      {
+        retries: Math.max(0, state.retryBudget - state.retries),
+        minTimeout: 0,
+        maxTimeout: 0,
+        factor: 1,
+        randomize: false,
+        shouldRetry: ({ error }) => shouldRetry(error as AttemptFailure, state, ctx),
+      },
+    );
+  }
+
   return async function retry(request, next, ctx) {
     const state = callState(ctx);
     if (!state) return next(request);
@@ -197,15 +229,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
 
     let response: Response;
     try {
-      response = await pRetry(attempt, {
-        retries: Math.max(0, state.retryBudget - state.retries),
-        // p-retry owns the loop; the wait is ours (server hints, full jitter), taken in shouldRetry.
-        minTimeout: 0,
-        maxTimeout: 0,
-        factor: 1,
-        randomize: false,
-        shouldRetry: ({ error }) => shouldRetry(error as AttemptFailure, state, ctx),
-      });
+      response = await attemptThenRetry(attempt, state, ctx);
     } catch (thrown) {
       if (!(thrown instanceof AttemptFailure)) throw thrown; // an abort while sleeping: the deadline layer maps it
       if (thrown.response) {
@@ -238,7 +262,8 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     return async () => {
       if (callAborted(state, ctx)) throw new StopRetrying(new AttemptFailure(ABORTED, undefined, state.signal?.reason));
       let attemptRequest = request;
-      if (ownsRetryCount) {
+      // The SDK already stamped '0'; later attempts get their own number on a copy of the headers.
+      if (ownsRetryCount && state.attempts > 0) {
         const headers = new Headers(request.headers);
         headers.set('x-stainless-retry-count', String(state.attempts));
         attemptRequest = { ...request, headers };
