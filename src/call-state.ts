@@ -84,8 +84,18 @@ export interface CallState {
   attempts: number;
   /** Retries performed so far (attempts after the first). */
   retries: number;
-  /** Abort signal of the whole call: the caller's signal and the deadline, combined. */
+  /**
+   * Abort signal of the whole call: the caller's own signal, or — with a deadline — one that follows both
+   * the caller's and the deadline. Waits (backoff, rate-limit queue) listen to it only while waiting.
+   */
   signal: AbortSignal | undefined;
+  /** The deadline's own signal (aborted when the deadline passes), when the call has a deadline. */
+  deadlineSignal: AbortSignal | undefined;
+  /**
+   * The SDK's `timeout`, when the attempt layer enforces it on a controller of each attempt's own (the
+   * call may be retried); undefined when the SDK's own per-attempt timer is in charge.
+   */
+  attemptTimeoutMs: number | undefined;
   /** Epoch ms (performance clock) at which the call's deadline passes, if it has one. */
   deadlineAt: number | undefined;
   /** Deadline in ms from the start, if any. */
@@ -175,6 +185,8 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
       attempts: 0,
       retries: 0,
       signal: undefined,
+      deadlineSignal: undefined,
+      attemptTimeoutMs: undefined,
       deadlineAt: undefined,
       deadlineMs: undefined,
       finalThrown: undefined,

@@ -102,8 +102,9 @@ export function classifyError(error: unknown, callerAborted: boolean): FailureVe
     return verdict('attempt_timeout', true, true);
   }
   // Whatever the SDK's innermost fetch step threw (undici's `TypeError: fetch failed`, resets, DNS, a
-  // failing credential refresh…): the SDK itself treats these as connection errors, and so do we.
-  if (isFetchOriginError(error) || error instanceof TypeError) return verdict('connection', true, true);
+  // failing credential refresh…): the SDK itself treats these as connection errors, and so do we. A
+  // TypeError thrown by code elsewhere (a bug) is not a network failure and is not retried.
+  if (isFetchOriginError(error)) return verdict('connection', true, true);
   // The SDK's own policy for errors thrown by middleware: retried when an APIConnectionError or
   // RetryableError sits anywhere in the cause chain, or when the text reads as a timeout. Such errors
   // come from code, not from the service, so they do not count against its health.

@@ -6,7 +6,7 @@ import { ConfigError } from './errors/config-error';
 import { EventHub, type BreakerStateChangeEvent, type CallRecord, type ResilientClaudeEventName, type ResilientClaudeListener } from './events';
 import { Redis } from 'ioredis';
 import type { Registry, RegistryContentType } from 'prom-client';
-import { CostTracker, type CostsView } from './costs';
+import { CostTracker, disabledCostsView, type CostsView } from './costs';
 import { ClientMetrics, type BudgetInput } from './metrics';
 import { KeyPool, type ApiKeyInput } from './keys';
 import { createSpanEnrichmentHook } from './telemetry';
@@ -22,6 +22,9 @@ import { composeLayers, createLayerContext } from './outer-chain';
 import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
 import type { HealthProbeOptions, HealthSnapshot, ProbeState } from './health';
 import { callOptions, validateCallOptions } from './call-options';
+
+/** Longest delay one timer can hold: the SDK's timer for attempts whose timeout the attempt layer enforces. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Marks the options `withOptions()` hands to a child: the parent's shared state and what was overridden. */
 const INHERIT = Symbol.for('resilient-claude.inherit');
@@ -84,8 +87,8 @@ export class ResilientClaude extends Anthropic {
   readonly #requestLayers: readonly Middleware[];
   readonly #apiKeyIsFunction: boolean;
 
-  /** What the calls of this client (and its clones) cost; see `CostsView`. Undefined with `cost: false`. */
-  readonly costs: CostsView | undefined;
+  /** What the calls of this client (and its clones) cost; see `CostsView`. Always empty with `cost: false`. */
+  readonly costs: CostsView;
 
   /** The API key pool (`apiKeys`): `snapshot()`, `restore(alias)`, `quarantine(alias)`. Undefined without one. */
   readonly keys: KeyPool | undefined;
@@ -169,7 +172,7 @@ export class ResilientClaude extends Anthropic {
     const health = parent?.health ?? { lastError: undefined, inFlight: 0, probe: undefined, probeTimer: undefined };
     this.#shared = { logging, events, breakers, costs, limiter, metrics, keys, ownedRedis, health };
     this.keys = keys;
-    this.costs = costs?.view();
+    this.costs = costs?.view() ?? disabledCostsView();
     this.metrics = metrics?.registry;
     if (metrics && (!parent || metrics !== parent.metrics)) {
       events.on('callComplete', (record) => metrics.onCallComplete(record));
@@ -308,38 +311,40 @@ export class ResilientClaude extends Anthropic {
     state.sdkWillRetry = false;
     if (state.finalThrown) throw state.finalThrown.error;
     if (state.sdkPasses === 1) validateCallOptions(state.call);
+    // When the call may be retried (and our attempt layer is in place), the attempt layer enforces the
+    // timeout on each attempt's own controller, and the SDK gets a timer that never fires: its per-call
+    // controller must not be left aborted by a timeout, since later attempts and MessageStream read it.
+    state.attemptTimeoutMs = state.retryBudget > 0 && this.#ownsAttempts() ? ms : undefined;
+    const attemptMs = state.attemptTimeoutMs === undefined ? ms : MAX_TIMER_MS;
     let sent = 0;
     const send: MiddlewareNext = async ({ url: target, ...attemptInit }) => {
       sent++;
-      // The first attempt uses the SDK's own controller and init untouched (its signal follows the
-      // caller's). Later attempts reuse the controller while it is live — the SDK's listener from the
-      // first attempt keeps it following the caller — and get a fresh one once a timeout aborted it.
-      let attemptController = controller;
-      if (sent > 1) {
-        attemptInit = { ...attemptInit, signal: undefined };
-        if (controller.signal.aborted) attemptController = new AbortController();
-      }
-      const follow = state.signal;
-      const needsLink = follow !== undefined && (attemptController !== controller || state.deadlineMs !== undefined);
-      let unlink: (() => void) | undefined;
-      if (needsLink) {
-        const onAbort = () => attemptController.abort(follow.reason);
-        if (follow.aborted) onAbort();
-        else {
-          follow.addEventListener('abort', onAbort, { once: true });
-          unlink = () => follow.removeEventListener('abort', onAbort);
-        }
+      // The first attempt hands the SDK its init untouched (its signal follows the caller's). Later ones
+      // leave the caller's signal out: the SDK's listener from the first attempt already links it to the
+      // controller, and a second one would never be released.
+      if (sent > 1) attemptInit = { ...attemptInit, signal: undefined };
+      // Without per-attempt controllers, the deadline must reach the SDK's.
+      const deadline = state.attemptTimeoutMs === undefined ? state.deadlineSignal : undefined;
+      const onDeadline = () => controller.abort(deadline?.reason);
+      if (deadline) {
+        if (deadline.aborted) onDeadline();
+        else deadline.addEventListener('abort', onDeadline, { once: true });
       }
       try {
-        return await super.fetchWithTimeout(target, attemptInit, ms, attemptController, requestOptions, logCtx);
-      } catch (error) {
-        unlink?.();
-        throw error;
+        return await super.fetchWithTimeout(target, attemptInit, attemptMs, controller, requestOptions, logCtx);
+      } finally {
+        deadline?.removeEventListener('abort', onDeadline);
       }
     };
     const headers = init?.headers instanceof Headers ? init.headers : new Headers(init?.headers);
     const target = typeof url === 'string' ? url : url instanceof URL ? url.href : url.url;
     return composeLayers(this.#callLayers, send, ctx)({ ...init, headers, url: target });
+  }
+
+  /** Whether our attempt layer runs for requests (a subclass may replace `backendMiddleware()`). */
+  #ownsAttempts(): boolean {
+    const attemptLayer = this.#requestLayers[this.#requestLayers.length - 1];
+    return attemptLayer !== undefined && this.backendMiddleware().includes(attemptLayer);
   }
 
   /** Our per-request layers, inside user middleware, around the SDK's own backend middleware. */

@@ -63,6 +63,34 @@ export interface CostsView {
 
 const DURATION_LIMIT_MS = 1e11;
 
+/** Plain objects (the ledger builds prototype-less maps) so results print and compare as users expect. */
+function plain<T extends object>(record: T): T {
+  return Object.assign({}, record);
+}
+
+function plainSummary(summary: CostSummary): CostSummary {
+  const byModel = Object.fromEntries(Object.entries(summary.byModel).map(([k, v]) => [k, plain(v)]));
+  const byUser = Object.fromEntries(Object.entries(summary.byUser).map(([k, v]) => [k, plain(v)]));
+  const byTag = Object.fromEntries(Object.entries(summary.byTag).map(([k, v]) => [k, plain(v)]));
+  return { ...summary, byModel, byUser, byTag };
+}
+
+function costsView(ledger: CostLedger, budget: () => BudgetGate | undefined): CostsView {
+  return {
+    summary: (query) => plainSummary(ledger.summary(toQuery(query))),
+    byModel: (query) => plainSummary(ledger.summary(toQuery(query))).byModel,
+    byUser: (query) => plainSummary(ledger.summary(toQuery(query))).byUser,
+    total: (query) => ledger.total(toQuery(query)),
+    budget: (user) => budget()?.state(user),
+    sharedSummary: async (query) => plainSummary(await ledger.sharedSummary(toQuery(query))),
+  };
+}
+
+/** `client.costs` with `cost: false`: an always-empty ledger and no budget. */
+export function disabledCostsView(): CostsView {
+  return costsView(new CostLedger({ minuteBuckets: 1, hourBuckets: 1, dayBuckets: 1 }), () => undefined);
+}
+
 function toQuery(query: CostQuery | undefined): SummaryQuery | undefined {
   if (!query || !('sinceMs' in query)) return query;
   return query.sinceMs < DURATION_LIMIT_MS ? { sinceMs: Date.now() - query.sinceMs } : query;
@@ -218,15 +246,7 @@ export class CostTracker {
 
   /** The `client.costs` view. */
   view(): CostsView {
-    const ledger = this.ledger;
-    return {
-      summary: (query) => ledger.summary(toQuery(query)),
-      byModel: (query) => ledger.byModel(toQuery(query)),
-      byUser: (query) => ledger.byUser(toQuery(query)),
-      total: (query) => ledger.total(toQuery(query)),
-      budget: (user) => this.budget?.state(user),
-      sharedSummary: (query) => ledger.sharedSummary(toQuery(query)),
-    };
+    return costsView(this.ledger, () => this.budget);
   }
 
   async close(): Promise<void> {

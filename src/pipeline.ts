@@ -15,7 +15,7 @@ import { createDeadlineLayer } from './layers/deadline';
 import { createObserveLayer, type CompletionHook, type ObserveLayerDeps } from './layers/observe';
 import { createRetryLayer } from './layers/retry';
 import { createSanitizeLayer, type SanitizeOptions } from './layers/sanitize';
-import { createStreamGuardLayer } from './layers/stream-guard';
+import { createAttemptLayer } from './layers/attempt';
 import type { LogSink } from './logging';
 import type { ResolvedBreakerOptions, ResolvedRetryOptions } from './options';
 import type { Middleware } from './sdk-types';
@@ -72,12 +72,12 @@ export interface Pipeline {
  *
  * **Per HTTP request** — innermost, so they see exactly what is sent, fallback hops included:
  *
- * keys → rateLimit → breaker → streamGuard
+ * keys → rateLimit → breaker → attempt
  *
  * - keys first: the key chosen for the attempt decides the rate-limit scope (when keys do not share
  *   limits), and a refused key (401/403) is swapped for another within the same attempt;
  * - rateLimit before breaker: the breaker decides at the moment of sending, after any wait;
- * - streamGuard closest to the wire: it sees the raw stream of every attempt.
+ * - attempt closest to the wire: each attempt's own timeout, and the raw stream of every attempt.
  */
 export function buildPipeline(parts: PipelineParts): Pipeline {
   const keys = parts.keys;
@@ -117,7 +117,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
       : []),
     ...(rateLimit ? [rateLimit.middleware] : []),
     ...(parts.breakers ? [createBreakerLayer(parts.breakers, breakerScopeOf(parts.breakerConfig))] : []),
-    createStreamGuardLayer(parts.retry.firstContentTimeoutMs),
+    createAttemptLayer(parts.retry.firstContentTimeoutMs),
   ];
   return { call, request };
 }

@@ -1,5 +1,5 @@
 import CircuitBreaker from 'opossum';
-import { CircuitOpenError } from '../errors/circuit-open-error';
+import { CircuitOpenError, type EarlierAttempts } from '../errors/circuit-open-error';
 import type { BreakerState, BreakerStateChangeEvent } from '../events';
 import type { ResolvedBreakerOptions } from '../options';
 
@@ -75,21 +75,24 @@ export class ScopeBreaker {
     this.#breaker.on('close', () => change('closed'));
   }
 
-  /** Runs one attempt through the breaker. Rejects with `CircuitOpenError` when it is open. */
-  async fire(action: Action): Promise<Response> {
+  /**
+   * Runs one attempt through the breaker. Rejects with `CircuitOpenError` when it is open; `earlier`
+   * describes the call's previous attempts for that error.
+   */
+  async fire(action: Action, earlier?: EarlierAttempts): Promise<Response> {
     try {
       return await this.#breaker.fire(action);
     } catch (error) {
       if (error instanceof HealthFailure) return error.response;
       if (error instanceof NotCounted) throw error.error;
-      if (CircuitBreaker.isOurError(error as Error)) throw this.openError();
+      if (CircuitBreaker.isOurError(error as Error)) throw this.openError(earlier);
       throw error;
     }
   }
 
   /** The error for a call refused because the breaker is open (or half-open with its probe in flight). */
-  openError(): CircuitOpenError {
-    return new CircuitOpenError(this.scope, this.retryAfterMs(), this.#openedAt);
+  openError(earlier?: EarlierAttempts): CircuitOpenError {
+    return new CircuitOpenError(this.scope, this.retryAfterMs(), this.#openedAt, earlier);
   }
 
   retryAfterMs(): number {

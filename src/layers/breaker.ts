@@ -28,6 +28,6 @@ export function createBreakerLayer(registry: BreakerRegistry, scopeOf: (state: C
       }
       if (response.status >= 500) throw new HealthFailure(response);
       return response;
-    });
+    }, { sent: state.sent, ...(state.lastStatus !== undefined ? { lastStatus: state.lastStatus } : {}) });
   };
 }

@@ -11,12 +11,35 @@ export class DeadlineReached extends Error {
 }
 
 /**
+ * A signal that aborts when either `a` or `b` does, with a `dispose()` that detaches it again. Not
+ * `AbortSignal.any()`: on Node 20 every call of it leaves an entry behind on a long-lived source signal.
+ */
+function follow(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onA = () => controller.abort(a.reason);
+  const onB = () => controller.abort(b.reason);
+  if (a.aborted) onA();
+  else if (b.aborted) onB();
+  else {
+    a.addEventListener('abort', onA, { once: true });
+    b.addEventListener('abort', onB, { once: true });
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      a.removeEventListener('abort', onA);
+      b.removeEventListener('abort', onB);
+    },
+  };
+}
+
+/**
  * Deadline layer: one deadline over the whole call — rate-limit queueing, every attempt and every backoff
- * sleep — where the SDK only bounds each attempt. It sets the call's abort signal (derived from the
- * caller's signal, plus the deadline) that the inner layers and every attempt follow, and turns "aborted
- * by the deadline" into `DeadlineExceededError`. For a stream, the deadline stays armed until content
- * first reaches the reader (a pre-content failure may still be retried inside the body), then disarms:
- * it bounds getting an answer, not reading a long one.
+ * sleep — where the SDK only bounds each attempt. Without a deadline the call's signal is simply the
+ * caller's (nothing is attached to it). With one, the call's signal follows both, the attempts follow the
+ * deadline's own signal, and "aborted by the deadline" becomes `DeadlineExceededError`. For a stream the
+ * deadline stays armed until content first reaches the reader (a pre-content failure may still be retried
+ * inside the body), then disarms: it bounds getting an answer, not reading a long one.
  *
  * @param defaultDeadlineMs the client's `deadline` option (per call: `callOptions({ deadline })`).
  */
@@ -27,8 +50,7 @@ export function createDeadlineLayer(defaultDeadlineMs: number | undefined): Midd
     const callerSignal = ctx.options?.signal ?? undefined;
     const deadlineMs = state.call.deadline ?? defaultDeadlineMs;
     if (deadlineMs === undefined) {
-      // A derived signal: attempts follow it without adding listeners to the caller's own signal.
-      state.signal = callerSignal ? AbortSignal.any([callerSignal]) : undefined;
+      state.signal = callerSignal;
       return next(request);
     }
     // Fixed at the call's start, so an SDK-level second pass does not get a fresh deadline.
@@ -39,14 +61,18 @@ export function createDeadlineLayer(defaultDeadlineMs: number | undefined): Midd
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineReached()), remaining);
-    const disarm = () => clearTimeout(timer);
-    state.signal = callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal;
+    const combined = callerSignal ? follow(callerSignal, controller.signal) : undefined;
+    state.deadlineSignal = controller.signal;
+    state.signal = combined?.signal ?? controller.signal;
+    const disarm = () => {
+      clearTimeout(timer);
+      combined?.dispose();
+    };
     let keepArmed = false;
     try {
       const response = await next(request);
       // A stream that has not delivered content yet may still be resumed by a new attempt.
-      keepArmed = state.stream && response.ok && state.streamResult !== undefined;
-      if (keepArmed && state.committed) keepArmed = false;
+      keepArmed = state.stream && response.ok && state.streamResult !== undefined && !state.committed;
       if (keepArmed) {
         state.commitHooks.push(disarm);
         void state.streamResult?.finally(disarm);

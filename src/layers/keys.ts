@@ -3,7 +3,7 @@ import type { KeyPool } from '../keys/key-pool';
 import type { KeyQuarantinedEvent } from '../keys/types';
 import type { LogSink } from '../logging';
 import type { APIRequest, Middleware } from '../sdk-types';
-import { attemptStreamResults } from './stream-guard';
+import { attemptStreamResults } from './attempt';
 
 /** Dependencies of the keys layer. */
 export interface KeysLayerDeps {

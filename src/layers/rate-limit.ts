@@ -4,7 +4,7 @@ import type { LogSink } from '../logging';
 import { estimateInputTokens, type Demand, type Permit, type RateLimiter } from '../ratelimit';
 import type { Middleware } from '../sdk-types';
 import type { CompletionHook } from './observe';
-import { attemptStreamResults } from './stream-guard';
+import { attemptStreamResults } from './attempt';
 
 /** The `rateLimit` option (object form). */
 export interface RateLimitOptions {

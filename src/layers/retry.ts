@@ -394,7 +394,9 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     let verdict: FailureVerdict;
     if (callAborted(state, ctx)) verdict = ABORTED;
     else if (failure.kind === 'sse_error') {
-      verdict = classifyResponse(statusForErrorType(failure.errorType ?? 'api_error'), new Headers());
+      // Classified like the HTTP error it amounts to, but the response itself was a 200: no status.
+      const { status: _status, ...asHttp } = classifyResponse(statusForErrorType(failure.errorType ?? 'api_error'), new Headers());
+      verdict = asHttp;
     } else {
       verdict = { reason: failure.kind === 'stalled' ? 'attempt_timeout' : 'stream_interrupted', retryable: true, healthFailure: true };
     }

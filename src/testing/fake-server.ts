@@ -56,6 +56,8 @@ interface Exchange {
   /** Stats have been updated for this record. */
   finalized: boolean;
   reservation?: Reservation;
+  /** The buckets the reservation was taken from. */
+  limiter?: RateLimiter;
   /** Output tokens streamed so far (for the refund if the client leaves early). */
   emittedOutput: number;
 }
@@ -146,7 +148,9 @@ export class FakeAnthropicServer {
   private readonly headersMs: number | [number, number];
   private readonly perDeltaMs: number;
   private readonly outputTokens: FakeAnthropicOptions['outputTokens'];
-  private limiter: RateLimiter | undefined;
+  private rateLimits: RateLimits | undefined;
+  /** Buckets by model (or one set under '' with `scope: 'organization'`). */
+  private readonly limiters = new Map<string, RateLimiter>();
   private records: RequestRecord[] = [];
   private counters: FakeServerStats = emptyStats();
   private seq = 0;
@@ -174,7 +178,8 @@ export class FakeAnthropicServer {
     this.headersMs = options.latency?.headersMs ?? 0;
     this.perDeltaMs = options.latency?.perDeltaMs ?? 0;
     this.outputTokens = options.outputTokens;
-    this.limiter = options.rateLimits !== undefined ? new RateLimiter(options.rateLimits, this.clock()) : undefined;
+    this.rateLimits = options.rateLimits;
+    if (this.rateLimits !== undefined) new RateLimiter(this.rateLimits, this.clock()); // validates now
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -297,11 +302,27 @@ export class FakeAnthropicServer {
    */
   setRateLimits(limits: RateLimits | null): void {
     if (limits === null) {
-      this.limiter = undefined;
+      this.rateLimits = undefined;
+      this.limiters.clear();
       return;
     }
-    if (this.limiter === undefined) this.limiter = new RateLimiter(limits, this.clock());
-    else this.limiter.set(limits, this.clock());
+    const now = this.clock();
+    new RateLimiter(limits, now); // validates before anything changes
+    this.rateLimits = limits;
+    for (const limiter of this.limiters.values()) limiter.set(limits, now);
+  }
+
+  /** The buckets a request for `model` draws from, created full on first use. */
+  private limiterFor(model: string): RateLimiter | undefined {
+    const limits = this.rateLimits;
+    if (limits === undefined) return undefined;
+    const key = limits.scope === 'organization' ? '' : model;
+    let limiter = this.limiters.get(key);
+    if (limiter === undefined) {
+      limiter = new RateLimiter(limits, this.clock());
+      this.limiters.set(key, limiter);
+    }
+    return limiter;
   }
 
   /**
@@ -507,8 +528,8 @@ export class FakeAnthropicServer {
 
   private onClose(ex: Exchange): void {
     ex.closed = true;
-    if (ex.reservation !== undefined && this.limiter !== undefined) {
-      this.limiter.release(ex.reservation, ex.emittedOutput, this.clock());
+    if (ex.reservation !== undefined && ex.limiter !== undefined) {
+      ex.limiter.release(ex.reservation, ex.emittedOutput, this.clock());
     }
     if (!ex.decided) this.decide(ex, 'aborted');
     this.finalize(ex);
@@ -690,7 +711,7 @@ export class FakeAnthropicServer {
     }
 
     let rateHeaders: Headers = {};
-    const limiter = this.limiter;
+    const limiter = this.limiterFor(model);
     if (limiter !== undefined && limiter.active) {
       const inputNeed = limiter.cacheAwareInput ? plan.total - plan.cacheRead : plan.total;
       const admission = limiter.admit({ inputTokens: inputNeed, maxOutputTokens: body.max_tokens }, now);
@@ -702,6 +723,7 @@ export class FakeAnthropicServer {
         return;
       }
       ex.reservation = admission.reservation;
+      ex.limiter = limiter;
       rateHeaders = limiter.headers(now);
     }
     this.cache.commit(plan, now);
@@ -723,8 +745,8 @@ export class FakeAnthropicServer {
   }
 
   private release(ex: Exchange, actualOutput: number): void {
-    if (ex.reservation !== undefined && this.limiter !== undefined) {
-      this.limiter.release(ex.reservation, actualOutput, this.clock());
+    if (ex.reservation !== undefined && ex.limiter !== undefined) {
+      ex.limiter.release(ex.reservation, actualOutput, this.clock());
     }
   }
 

@@ -34,6 +34,11 @@ export interface RateLimits {
    * Default 1 (exact). The requests `remaining` header is always exact.
    */
   roundRemaining?: number;
+  /**
+   * Whose buckets: `'model'` (default) — one set per model, as the real API limits each model
+   * separately — or `'organization'`: one set shared by every model.
+   */
+  scope?: 'model' | 'organization';
 }
 
 /** The three bucket dimensions. */
