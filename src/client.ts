@@ -133,7 +133,11 @@ export class ResilientClaude extends Anthropic {
     const sink = logging.sink;
     // One Redis connection for everything shared (buckets, budgets, ledger).
     const newRedis = overridden(inheritance, 'redis');
-    const ownedRedis = newRedis ? (typeof options.redis === 'string' ? connectRedis(options.redis) : undefined) : parent!.ownedRedis;
+    const ownedRedis = newRedis
+      ? typeof options.redis === 'string'
+        ? connectRedis(options.redis, sink)
+        : undefined
+      : parent!.ownedRedis;
     const redis = ownedRedis ?? (typeof options.redis === 'string' ? undefined : options.redis);
     const breakerConfig = resolveBreaker(options);
     const breakers = overridden(inheritance, 'circuitBreaker')
@@ -236,7 +240,9 @@ export class ResilientClaude extends Anthropic {
     const budget = shared.costs?.budget?.state();
     const reasons: string[] = [];
     if (shared.breakers?.allOpen()) reasons.push('every circuit breaker is open');
-    if (budget && budget.remainingUsd <= 0) reasons.push('the budget is exhausted until the window resets');
+    if (budget && (budget.remainingUsd <= 0 || shared.costs?.exhausted())) {
+      reasons.push('the budget is exhausted until the window resets');
+    }
     if (shared.keys && shared.keys.usableCount() === 0) reasons.push('every API key is quarantined');
     const probe = shared.health.probe;
     if (probe && !probe.ok) reasons.push(`the health probe failed (${probe.errorClass ?? 'error'})`);
@@ -433,8 +439,20 @@ function reconcileRetries(options: ResilientClaudeOptions, fresh: boolean): numb
 }
 
 /** Opens the client's own Redis connection from a URL (fails fast rather than queueing while down). */
-function connectRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
+function connectRedis(url: string, log: LogSink): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
+  // Without a listener ioredis prints every connection error to stderr itself. The stores report outages
+  // (events, health); here one line per outage is enough.
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    log.log('warn', { error: error.message }, 'Redis connection error');
+  });
+  redis.on('ready', () => {
+    down = false;
+  });
+  return redis;
 }
 
 /** Builds the rate limiter from the `rateLimit` option. */

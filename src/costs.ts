@@ -23,6 +23,7 @@ import {
   type SummaryQuery,
   type UnknownModelInfo,
 } from './cost';
+import { BudgetExceededError } from './errors/budget-exceeded-error';
 import type { EventHub } from './events';
 import type { CompletionHook } from './layers/observe';
 import type { LogSink } from './logging';
@@ -106,6 +107,14 @@ interface MessageParamsLike {
 
 const MESSAGES_PATH = /\/v1\/messages(?:\?|$)/;
 
+/** The longest cache TTL a request asks for, if it asks for caching at all. */
+function cacheTtlOf(params: unknown): '5m' | '1h' | undefined {
+  if (typeof params !== 'object' || params === null) return undefined;
+  const json = JSON.stringify(params);
+  if (!json.includes('"cache_control"')) return undefined;
+  return /"cache_control":\{[^}]*"ttl":"1h"/.test(json) ? '1h' : '5m';
+}
+
 /** Whether a call is a Messages create (the only calls that produce billable usage directly). */
 export function isMessagesCreate(state: CallState): boolean {
   return state.method === 'POST' && MESSAGES_PATH.test(state.path);
@@ -174,6 +183,9 @@ export class CostTracker {
   reserve(state: CallState, params: unknown): Reservation | Promise<Reservation> | undefined {
     if (!this.budget || this.#reservations.has(state) || !isMessagesCreate(state)) return undefined;
     const p = (typeof params === 'object' && params !== null ? params : {}) as MessageParamsLike;
+    // A prompt that asks for caching may be written to the cache, which costs more than plain input
+    // (1.25× for 5 minutes, 2× for an hour): the worst case prices it at that rate.
+    const cacheWriteTtl = cacheTtlOf(params);
     const worst = worstCaseCost(this.table, {
       model: typeof p.model === 'string' ? p.model : 'unknown',
       inputTokens: estimateInputTokens(params),
@@ -181,16 +193,23 @@ export class CostTracker {
       at: state.startedAtEpoch,
       speed: p.speed === 'fast' ? 'fast' : 'standard',
       inferenceGeo: typeof p.inference_geo === 'string' ? p.inference_geo : null,
+      ...(cacheWriteTtl ? { cacheWriteTtl } : {}),
     });
-    const reservation = this.budget.reserve({ user: state.call.user ?? state.user ?? null, usd: worst });
-    if (reservation instanceof Promise) {
-      return reservation.then((held) => {
-        this.#reservations.set(state, held);
-        return held;
-      });
+    const held = (reservation: Reservation) => {
+      this.#reservations.set(state, reservation);
+      return reservation;
+    };
+    const refused = (error: unknown): never => {
+      this.#noteRefusal(error);
+      throw error;
+    };
+    let reservation: Reservation | Promise<Reservation>;
+    try {
+      reservation = this.budget.reserve({ user: state.call.user ?? state.user ?? null, usd: worst });
+    } catch (error) {
+      return refused(error);
     }
-    this.#reservations.set(state, reservation);
-    return reservation;
+    return reservation instanceof Promise ? reservation.then(held, refused) : held(reservation);
   }
 
   /** Completion hook: prices the call, records it in the ledger, settles or releases its reservation. */
@@ -242,6 +261,32 @@ export class CostTracker {
     this.#reservations.delete(state);
     const done = this.budget.release(held);
     if (done instanceof Promise) done.catch((error: unknown) => this.#logError(error, 'budget release failed'));
+  }
+
+  /**
+   * Whether the global budget cannot take the smallest call it refused in the current window: health
+   * reports it not ready until the window resets (the remaining amount alone rarely reaches zero, since
+   * calls are refused before they would cross the limit).
+   */
+  exhausted(): boolean {
+    const refusal = this.#refusal;
+    const state = this.budget?.state();
+    if (!refusal || !state) return false;
+    if (Date.now() >= refusal.windowResetAt) {
+      this.#refusal = undefined;
+      return false;
+    }
+    return state.remainingUsd < refusal.requestedUsd;
+  }
+
+  #refusal: { requestedUsd: number; windowResetAt: number } | undefined;
+
+  #noteRefusal(error: unknown): void {
+    if (!(error instanceof BudgetExceededError) || error.scope !== 'global') return;
+    const previous = this.#refusal;
+    if (!previous || previous.windowResetAt !== error.windowResetAt || error.requestedUsd < previous.requestedUsd) {
+      this.#refusal = { requestedUsd: error.requestedUsd, windowResetAt: error.windowResetAt };
+    }
   }
 
   /** The `client.costs` view. */

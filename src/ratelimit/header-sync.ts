@@ -41,7 +41,7 @@ function parseCount(value: string | null): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
-function parseBucket(headers: Headers, name: string, nowMs: number, skewMs: number, usedDate: boolean): ParsedBucketHeaders | undefined {
+function parseBucket(headers: Headers, name: string, nowMs: number, skewMs: number, skewUncertaintyMs: number): ParsedBucketHeaders | undefined {
   const limit = parseCount(headers.get(`${PREFIX}${name}-limit`));
   const remainingRaw = parseCount(headers.get(`${PREFIX}${name}-remaining`));
   if (limit === undefined || remainingRaw === undefined) return undefined;
@@ -54,12 +54,39 @@ function parseBucket(headers: Headers, name: string, nowMs: number, skewMs: numb
     if (Number.isFinite(serverReset)) {
       // Server clock → local clock.
       resetMs = serverReset - skewMs;
-      // RFC 3339 without a fraction has 1 s precision; the date header adds ±0.5 s.
+      // RFC 3339 without a fraction has 1 s precision; the clock offset adds its own uncertainty.
       const subSecond = /T\d{2}:\d{2}:\d{2}\.\d/.test(resetRaw);
-      resetUncertaintyMs = (subSecond ? 0 : 1000) + (usedDate ? 500 : 0);
+      resetUncertaintyMs = (subSecond ? 0 : 1000) + skewUncertaintyMs;
     }
   }
   return { limit, remaining, resetMs, resetUncertaintyMs };
+}
+
+/**
+ * The server−local clock offset, learned from `date` headers. One header only says the server's clock
+ * was in [date, date + 1 s) (it is truncated to the second); every header narrows the interval further,
+ * since they arrive at different sub-second moments, until the offset is known to a few milliseconds.
+ * An empty intersection (a clock stepped) starts over from the latest header.
+ */
+export class ClockSkew {
+  #low = -Infinity;
+  #high = Infinity;
+
+  /** Learns from one `date` (epoch ms, truncated to the second) seen at local `nowMs`; returns the offset and its half-width. */
+  update(serverDateMs: number, nowMs: number): { skewMs: number; uncertaintyMs: number } {
+    const low = serverDateMs - nowMs;
+    const high = low + 1000;
+    const nextLow = Math.max(this.#low, low);
+    const nextHigh = Math.min(this.#high, high);
+    if (nextLow < nextHigh) {
+      this.#low = nextLow;
+      this.#high = nextHigh;
+    } else {
+      this.#low = low;
+      this.#high = high;
+    }
+    return { skewMs: (this.#low + this.#high) / 2, uncertaintyMs: (this.#high - this.#low) / 2 };
+  }
 }
 
 /**
@@ -68,28 +95,32 @@ function parseBucket(headers: Headers, name: string, nowMs: number, skewMs: numb
  *
  * @param headers - The response headers.
  * @param nowMs - Local clock when the headers arrived, ms.
+ * @param skew - The limiter's clock-offset estimate, narrowed by every `date` seen (default: this
+ *   header alone, ±0.5 s).
  * @returns The buckets found, the server−local clock skew (from `date`) and `retry-after` in ms.
  */
-export function parseRateLimitHeaders(headers: Headers, nowMs: number): ParsedLimits {
+export function parseRateLimitHeaders(headers: Headers, nowMs: number, skew?: ClockSkew): ParsedLimits {
   let skewMs = 0;
   let usedDateHeader = false;
+  let skewUncertaintyMs = 0;
   const date = headers.get('date');
   if (date !== null) {
     const serverDate = Date.parse(date);
     if (Number.isFinite(serverDate)) {
-      // `date` is truncated to the second: the server's clock was in [date, date + 1000).
-      skewMs = serverDate + 500 - nowMs;
+      const learned = (skew ?? new ClockSkew()).update(serverDate, nowMs);
+      skewMs = learned.skewMs;
+      skewUncertaintyMs = learned.uncertaintyMs;
       usedDateHeader = true;
     }
   }
   const result: ParsedLimits = { skewMs, usedDateHeader, retryAfterMs: parseRetryAfter(headers, nowMs + skewMs) };
-  const requests = parseBucket(headers, 'requests', nowMs, skewMs, usedDateHeader);
+  const requests = parseBucket(headers, 'requests', nowMs, skewMs, skewUncertaintyMs);
   if (requests) result.requests = requests;
-  const input = parseBucket(headers, 'input-tokens', nowMs, skewMs, usedDateHeader);
+  const input = parseBucket(headers, 'input-tokens', nowMs, skewMs, skewUncertaintyMs);
   if (input) result.inputTokens = input;
-  const output = parseBucket(headers, 'output-tokens', nowMs, skewMs, usedDateHeader);
+  const output = parseBucket(headers, 'output-tokens', nowMs, skewMs, skewUncertaintyMs);
   if (output) result.outputTokens = output;
-  const tokens = parseBucket(headers, 'tokens', nowMs, skewMs, usedDateHeader);
+  const tokens = parseBucket(headers, 'tokens', nowMs, skewMs, skewUncertaintyMs);
   if (tokens) result.tokens = tokens;
   return result;
 }

@@ -29,7 +29,7 @@ import { RateLimitCapacityError } from '../errors/rate-limit-capacity-error';
 import { RateLimitQueueFullError } from '../errors/rate-limit-queue-full-error';
 import { RateLimitWaitExceededError } from '../errors/rate-limit-wait-exceeded-error';
 import { RateLimiterClosedError, RateLimitStoreUnavailableError } from './errors';
-import { parseRateLimitHeaders } from './header-sync';
+import { ClockSkew, parseRateLimitHeaders } from './header-sync';
 import { type RateLimiterOptions, type ResolvedOptions, resolveOptions } from './options';
 import { PermitImpl, type PermitOwner } from './permit';
 import { ScopeState, type Waiter } from './scope-state';
@@ -87,6 +87,8 @@ function describeError(error: unknown): string {
 export class RateLimiter implements PermitOwner {
   private readonly o: ResolvedOptions;
   private readonly scopes = new Map<string, ScopeState>();
+  /** Server−local clock offset, narrowed by every `date` header seen (shared by all scopes: one server). */
+  private readonly skew = new ClockSkew();
   private closed = false;
   private storeHealthy = true;
   private lastStoreError: unknown;
@@ -159,7 +161,7 @@ export class RateLimiter implements PermitOwner {
     try {
       if (this.closed) return;
       const now = this.o.now();
-      const parsed = parseRateLimitHeaders(headers, now);
+      const parsed = parseRateLimitHeaders(headers, now, this.skew);
       const state = this.scopes.get(scope) ?? this.createScope(scope, now);
       const unseen: [number, number, number] = [0, 0, 0];
       const after = permit instanceof PermitImpl && permit.scope === scope ? permit.seq : -1;

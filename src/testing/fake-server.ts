@@ -558,6 +558,8 @@ export class FakeAnthropicServer {
 
   private baseHeaders(ex: Exchange, contentType: string): Headers {
     return {
+      // From the server's own clock (an injected one included), so `date` and `reset` agree.
+      date: new Date(this.clock()).toUTCString(),
       'request-id': ex.record.requestId,
       'anthropic-organization-id': FAKE_ORGANIZATION_ID,
       'content-type': contentType,

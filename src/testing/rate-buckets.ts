@@ -100,8 +100,14 @@ export type Admission =
   | { readonly ok: true; readonly reservation: Reservation }
   | { readonly ok: false; readonly retryAfterS: number; readonly message: string; readonly dimension: RateDimension };
 
-function formatReset(ms: number): string {
-  // RFC 3339, whole seconds, rounded up so that "full at" is never early.
+/**
+ * RFC 3339, rounded up so that "full at" is never early: to the whole second on real minute windows,
+ * like the API; to the millisecond on compressed windows (`windowMs` below a minute), so that a client
+ * learns a compressed window as precisely as it learns a real one (a second on a 10 s window would be
+ * a 10 % error, where the API's second on its minute is under 2 %).
+ */
+function formatReset(ms: number, windowMs: number): string {
+  if (windowMs < 60_000) return new Date(Math.ceil(ms)).toISOString();
   return new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
@@ -240,7 +246,7 @@ export class RateLimiter {
    * The `anthropic-ratelimit-*` headers for the current state: for each configured dimension
    * `-limit`, `-remaining` (floor of the level; token dimensions rounded down to a multiple of
    * `roundRemaining`) and `-reset` (RFC 3339, the moment the bucket will be full again with no more
-   * traffic, rounded up to the second). `anthropic-ratelimit-tokens-*` repeats whichever of the
+   * traffic, rounded up to the second — to the millisecond on windows shorter than a minute). `anthropic-ratelimit-tokens-*` repeats whichever of the
    * input/output buckets has less remaining (ties: the smaller limit).
    *
    * @param now - Current clock, ms.
@@ -254,7 +260,7 @@ export class RateLimiter {
       bucket.refill(now);
       let remaining = Math.floor(bucket.level + 1e-9);
       if (dim !== 'requests') remaining -= remaining % this.roundRemaining;
-      const info = { limit: bucket.limit, remaining, reset: formatReset(now + bucket.untilFull()) };
+      const info = { limit: bucket.limit, remaining, reset: formatReset(now + bucket.untilFull(), this.windowMs) };
       described[dim] = info;
       out[`anthropic-ratelimit-${dim}-limit`] = String(info.limit);
       out[`anthropic-ratelimit-${dim}-remaining`] = String(info.remaining);
