@@ -121,9 +121,13 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): { middleware: Mi
     const base = options.scope === 'client' ? 'client' : (state.model ?? 'default');
     const scope = prefix ? `${prefix}:${base}` : base;
 
+    // A queued request ends when its call does. Without a deadline the SDK's per-request signal already
+    // follows the caller's, so the wait listens there rather than piling listeners onto a long-lived
+    // caller signal shared by many calls.
+    const waitSignal = state.deadlineSignal ? state.signal : (request.signal ?? state.signal);
     const acquired = limiter.acquire(scope, demandOf(state), {
       priority: state.call.priority ?? 0,
-      ...(state.signal ? { signal: state.signal } : {}),
+      ...(waitSignal ? { signal: waitSignal } : {}),
       ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
     });
     const permit: Permit = acquired instanceof Promise ? await acquired : acquired;
