@@ -17,6 +17,7 @@ import type { EventHub as Hub } from './events';
 import type { LogSink } from './logging';
 import { resolveLogging, type ResolvedLogging } from './logging';
 import { resolveBreaker, resolveRetry, validateOptions, type ResilientClaudeOptions } from './options';
+import { guardMessageEntryPoints } from './sanitize/entry-guard';
 import { buildPipeline, type PipelineParts } from './pipeline';
 import { composeLayers, createLayerContext } from './outer-chain';
 import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
@@ -216,6 +217,10 @@ export class ResilientClaude extends Anthropic {
     this.#callLayers = pipeline.call;
     this.#requestLayers = pipeline.request;
     if (options.healthProbe && !health.probeTimer) this.#startProbe(options.healthProbe);
+    if (parts.sanitize && parts.sanitize.validate !== false) {
+      guardMessageEntryPoints(this.messages);
+      guardMessageEntryPoints(this.beta.messages);
+    }
   }
 
   /** Subscribes to a client event (`retry`, `breakerStateChange`, `callComplete`, …). */
