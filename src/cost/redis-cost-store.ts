@@ -82,6 +82,17 @@ export interface RedisCostStoreOptions {
   readonly now?: () => number;
 }
 
+/**
+ * Who is writing, and what it knows it spent in the window: lets the scripts restore the spend of a
+ * process that Redis lost (see `lua/budget-scripts.ts`, "Contributions").
+ */
+export interface Contributor {
+  /** Unique per budget manager instance. */
+  readonly id: string;
+  /** Its spend in the window, in whole nano-dollars (each amount rounded up). */
+  readonly mineNano: bigint;
+}
+
 /** Parsed reply of the reserve script. */
 export type ReserveReply =
   | { readonly ok: true; readonly spent: Femto; readonly reserved: Femto }
@@ -128,6 +139,15 @@ const NANO = 1_000_000n; // femto per nano-dollar
 /** Splits femto-dollars into the scripts' (nano, femto-remainder) decimal strings. */
 function split(femto: Femto): [string, string] {
   return [(femto / NANO).toString(), (femto % NANO).toString()];
+}
+
+/** An amount as counted in a process's contribution: whole nano-dollars, rounded up. */
+export function contributionNano(femto: Femto): bigint {
+  return ceilDiv(femto, NANO);
+}
+
+function contributorArgs(c: Contributor | undefined): [string, string] {
+  return c ? [c.id, c.mineNano.toString()] : ['', '0'];
 }
 
 function big(v: unknown): bigint {
@@ -249,6 +269,7 @@ export class RedisCostStore {
     readonly limit: Femto;
     readonly userLimit: Femto | undefined;
     readonly now: number;
+    readonly contributor?: Contributor | undefined;
   }): Promise<ReserveReply> {
     const reply = await this.#run('budget.reserve', RESERVE, this.budgetKeys(args.name, args.windowStart), [
       args.id,
@@ -259,6 +280,7 @@ export class RedisCostStore {
       String(args.now),
       String(args.now + this.reservationTtlMs),
       String(this.#keyTtl(args.windowEnd, args.now)),
+      ...contributorArgs(args.contributor),
     ]);
     const r = Array.isArray(reply) ? reply : [];
     if (Number(r[0]) === 1) return { ok: true, spent: fromParts(r[1], r[2]), reserved: big(r[3]) * NANO };
@@ -281,6 +303,7 @@ export class RedisCostStore {
     readonly warnAt: Femto;
     readonly userWarnAt: Femto | undefined;
     readonly now: number;
+    readonly contributor?: Contributor | undefined;
   }): Promise<SettleReply> {
     const [n, f] = split(args.femto);
     const reply = await this.#run('budget.' + args.mode, SETTLE, this.budgetKeys(args.name, args.windowStart), [
@@ -291,6 +314,8 @@ export class RedisCostStore {
       ceilDiv(args.warnAt, NANO).toString(),
       args.userWarnAt === undefined ? '-1' : ceilDiv(args.userWarnAt, NANO).toString(),
       String(this.#keyTtl(args.windowEnd, args.now)),
+      ...contributorArgs(args.contributor),
+      args.mode === 'settle' ? contributionNano(args.femto).toString() : '0',
     ]);
     const r = Array.isArray(reply) ? reply : [];
     if (Number(r[0]) !== 1) {
@@ -316,6 +341,7 @@ export class RedisCostStore {
     readonly warnAt: Femto;
     readonly userWarnAt: Femto | undefined;
     readonly now: number;
+    readonly contributor?: Contributor | undefined;
   }): Promise<SettleReply> {
     const [n, f] = split(args.femto);
     const reply = await this.#run('budget.charge', CHARGE, this.budgetKeys(args.name, args.windowStart), [
@@ -325,6 +351,8 @@ export class RedisCostStore {
       ceilDiv(args.warnAt, NANO).toString(),
       args.userWarnAt === undefined ? '-1' : ceilDiv(args.userWarnAt, NANO).toString(),
       String(this.#keyTtl(args.windowEnd, args.now)),
+      ...contributorArgs(args.contributor),
+      contributionNano(args.femto).toString(),
     ]);
     const r = Array.isArray(reply) ? reply : [];
     return {

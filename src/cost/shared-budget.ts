@@ -14,7 +14,7 @@ import {
 } from './budget';
 import { CostStoreUnavailableError } from './errors';
 import { amountToFemto, femtoToUsd, formatFemto, type Femto, type UsdAmount } from './money';
-import type { RedisCostStore, SettleReply } from './redis-cost-store';
+import { contributionNano, type Contributor, type RedisCostStore, type SettleReply } from './redis-cost-store';
 import { windowBounds } from './window';
 
 interface Snapshot {
@@ -36,11 +36,17 @@ function userOf(u: string | null | undefined): string | undefined {
  * Redis: a new manager (e.g. after a restart) on the same keys sees it.
  *
  * **Redis loss.** With `onRedisError: 'local'` (the store's default) a reservation made while Redis is
- * unreachable is held by an in-process {@link BudgetManager} with the same limits — budgets then hold
- * per process, not globally, until Redis returns; its settlement is charged to Redis afterwards when
- * Redis answers again (best effort). With `'fail'`, `reserve()` rejects with `CostStoreUnavailableError`.
- * Settling or releasing never rejects: a Redis reservation that cannot be settled is charged locally and
- * expires in Redis after `reservationTtlMs`.
+ * unreachable is held by an in-process {@link BudgetManager} with the same limits, which starts from the
+ * global spend this process last saw in Redis: the budget then holds per process (no process spends
+ * more than the limit over the window), and globally at most what was left times the number of
+ * processes. With `'fail'`, `reserve()` rejects with `CostStoreUnavailableError`. Settling or releasing
+ * never rejects: a Redis reservation that cannot be settled is charged locally and expires in Redis
+ * after `reservationTtlMs`.
+ *
+ * **Redis back, possibly empty.** Every script carries this process's own total for the window (see
+ * `Contributor`); when Redis holds less for it — spend made during the outage, or everything, after a
+ * restart without persistence — the script adds the difference before deciding. So once each process
+ * has written once, Redis knows the true global spend again and refuses what no longer fits.
  */
 export class SharedBudgetManager implements BudgetGate {
   /** Validated options. */
@@ -51,6 +57,9 @@ export class SharedBudgetManager implements BudgetGate {
   /** Redis reservations finished locally while Redis was down (keeps settle/release exactly-once). */
   readonly #finishedLocally = new Set<string>();
   #snapshot: Snapshot | undefined;
+  /** This instance's id in the window hashes, and its spend per window (nano-dollars, rounded up). */
+  readonly #contributorId = randomUUID();
+  readonly #mine = new Map<number, bigint>();
 
   constructor(options: BudgetOptions, store: RedisCostStore) {
     this.config = resolveBudgetOptions(options);
@@ -80,14 +89,17 @@ export class SharedBudgetManager implements BudgetGate {
         limit: this.config.limit,
         userLimit: this.config.perUser,
         now,
+        contributor: this.#contributor(start),
       });
     } catch (error) {
       if (error instanceof CostStoreUnavailableError && this.#store.onRedisError === 'local') {
+        this.#seedLocal(start);
         return this.local.reserve(request);
       }
       throw error;
     }
     if (!reply.ok) {
+      if (reply.scope === 'global') this.#snapshot = { windowStart: start, windowEnd: end, spent: reply.spent, reserved: reply.reserved, asOf: now };
       const limit = reply.scope === 'user' ? (this.config.perUser ?? 0n) : this.config.limit;
       throw exceeded(reply.scope, reply.scope === 'user' ? user : undefined, limit, reply.spent, reply.reserved, femto, end, now);
     }
@@ -107,7 +119,10 @@ export class SharedBudgetManager implements BudgetGate {
   async settle(reservation: Reservation, actual: UsdAmount): Promise<boolean> {
     if (reservation.store === 'local') {
       const applied = this.local.settle(reservation, actual);
-      if (applied) await this.#backfill(actual, reservation.user);
+      if (applied) {
+        this.#addMine(reservation.windowStart, amountToFemto(actual));
+        await this.#sync(reservation.windowStart, reservation.windowResetAt);
+      }
       return applied;
     }
     return this.#finish(reservation, 'settle', amountToFemto(actual));
@@ -135,10 +150,14 @@ export class SharedBudgetManager implements BudgetGate {
         warnAt: warnThreshold(this.config.limit, this.config.warnPpm),
         userWarnAt: this.config.perUser === undefined ? undefined : warnThreshold(this.config.perUser, this.config.warnPpm),
         now,
+        contributor: this.#contributor(start),
       });
+      this.#addMine(start, femto);
       this.#afterWrite(reply, start, end, u, now);
     } catch {
+      this.#seedLocal(start);
       this.local.charge(usd, u);
+      this.#addMine(start, femto);
     }
   }
 
@@ -208,37 +227,67 @@ export class SharedBudgetManager implements BudgetGate {
         warnAt: warnThreshold(this.config.limit, this.config.warnPpm),
         userWarnAt: this.config.perUser === undefined ? undefined : warnThreshold(this.config.perUser, this.config.warnPpm),
         now,
+        contributor: this.#contributor(reservation.windowStart),
       });
-      if (reply.applied) this.#afterWrite(reply, reservation.windowStart, reservation.windowResetAt, reservation.user, now);
+      if (reply.applied) {
+        if (mode === 'settle') this.#addMine(reservation.windowStart, femto);
+        this.#afterWrite(reply, reservation.windowStart, reservation.windowResetAt, reservation.user, now);
+      }
       return reply.applied;
     } catch {
-      // Redis is down: keep the spend locally; the Redis reservation expires after reservationTtlMs.
+      // Redis is down: keep the spend locally (and in this process's total, which the next script that
+      // reaches Redis adds there); the Redis reservation expires after reservationTtlMs.
       if (this.#finishedLocally.size >= 10_000) this.#finishedLocally.clear();
       this.#finishedLocally.add(reservation.id);
-      if (mode === 'settle') this.local.charge(femtoToExact(femto), reservation.user);
+      if (mode === 'settle') {
+        this.#seedLocal(reservation.windowStart);
+        this.local.charge(femtoToExact(femto), reservation.user);
+        this.#addMine(reservation.windowStart, femto);
+      }
       return true;
     }
   }
 
-  /** Charges spend settled locally during an outage to Redis (the store short-circuits while it is down). */
-  async #backfill(actual: UsdAmount, user: string | undefined): Promise<void> {
-    const femto = amountToFemto(actual);
+  #contributor(windowStart: number): Contributor {
+    return { id: this.#contributorId, mineNano: this.#mine.get(windowStart) ?? 0n };
+  }
+
+  #addMine(windowStart: number, femto: Femto): void {
+    if (femto <= 0n) return;
+    this.#mine.set(windowStart, (this.#mine.get(windowStart) ?? 0n) + contributionNano(femto));
+    // Only the current window (and a late settlement of the previous one) matter.
+    if (this.#mine.size > 2) this.#mine.delete(Math.min(...this.#mine.keys()));
+  }
+
+  /**
+   * Redis just failed: the local fallback starts from the global spend this process last saw, so a
+   * process cannot spend the whole limit again on its own during an outage.
+   */
+  #seedLocal(windowStart: number): void {
+    const snap = this.#snapshot;
+    if (!snap || snap.windowStart !== windowStart) return;
+    const missing = snap.spent - this.local.spentFemto();
+    if (missing > 0n) this.local.charge(femtoToExact(missing));
+  }
+
+  /** Spend settled locally reaches Redis through the reconciliation of any script: a zero charge. */
+  async #sync(windowStart: number, windowEnd: number): Promise<void> {
     const now = this.config.now();
-    const { start, end } = windowBounds(this.config.window, now);
     try {
       const reply = await this.#store.charge({
         name: this.config.name,
-        windowStart: start,
-        windowEnd: end,
-        user,
-        femto,
+        windowStart,
+        windowEnd,
+        user: undefined,
+        femto: 0n,
         warnAt: warnThreshold(this.config.limit, this.config.warnPpm),
-        userWarnAt: this.config.perUser === undefined ? undefined : warnThreshold(this.config.perUser, this.config.warnPpm),
+        userWarnAt: undefined,
         now,
+        contributor: this.#contributor(windowStart),
       });
-      this.#afterWrite(reply, start, end, user, now);
+      this.#afterWrite(reply, windowStart, windowEnd, undefined, now);
     } catch {
-      // still down: the spend stays in the local budget only
+      // still down: the next script that reaches Redis carries this spend there
     }
   }
 

@@ -234,4 +234,42 @@ describe('Redis loss', () => {
     expect(await b.fetchState()).toMatchObject({ spentUsd: 0.2, reservedUsd: 0.1 });
     await b.release(shared);
   });
+
+  it('a Redis that lost every key learns each process\'s spend back from its next script', async () => {
+    const now = () => T0;
+    const cfg = { limitUsd: 1, window: 'day' as const, now, ...names() };
+    const a = new SharedBudgetManager(cfg, new RedisCostStore({ redis: client(), prefix }));
+    const b = new SharedBudgetManager(cfg, new RedisCostStore({ redis: client(), prefix }));
+    await a.settle(await a.reserve({ usd: '0.3' }), '0.25');
+    await b.settle(await b.reserve({ usd: '0.3' }), '0.35');
+    const inFlight = await a.reserve({ usd: '0.1' }); // held across the loss
+    expect(await a.fetchState()).toMatchObject({ spentUsd: 0.6, reservedUsd: 0.1 });
+
+    await cleanup(admin, prefix); // a restart without persistence: the budget's keys are gone
+    expect(await a.fetchState()).toMatchObject({ spentUsd: 0, reservedUsd: 0 });
+
+    // a's next script restores a's 0.25, and settling the reservation Redis forgot still counts.
+    expect(await a.settle(inFlight, '0.05')).toBe(true);
+    expect(await a.fetchState()).toMatchObject({ spentUsd: 0.3 });
+    // b's next reserve restores b's 0.35 first, then decides: 0.65 spent, 0.4 does not fit.
+    await expect(b.reserve({ usd: '0.4' })).rejects.toMatchObject({ name: 'BudgetExceededError', spentUsd: 0.65 });
+    // Restoring is idempotent: more scripts do not count anything twice.
+    const r = await a.reserve({ usd: '0.1' });
+    await a.release(r);
+    await b.release(await b.reserve({ usd: '0.01' }));
+    expect(await b.fetchState()).toMatchObject({ spentUsd: 0.65, reservedUsd: 0 });
+  });
+
+  it('during an outage the local fallback starts from the spend last seen in Redis', async () => {
+    const c = client();
+    await c.ping();
+    const store = new RedisCostStore({ redis: c, prefix, retryRedisAfterMs: 60_000, commandDeadlineMs: 500 });
+    const b = new SharedBudgetManager({ limitUsd: 1, now: () => T0, ...names() }, store);
+    await b.settle(await b.reserve({ usd: '0.7' }), '0.7');
+    c.disconnect();
+    await expect(b.reserve({ usd: '0.4' })).rejects.toMatchObject({ name: 'BudgetExceededError', spentUsd: 0.7 });
+    const local = await b.reserve({ usd: '0.3' });
+    expect(local.store).toBe('local');
+    expect(b.state()).toMatchObject({ source: 'local', spentUsd: 0.7, reservedUsd: 0.3 });
+  });
 });

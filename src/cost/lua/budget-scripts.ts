@@ -16,6 +16,15 @@
  *                                                       sweep; a late settle still adds its spend), d = done
  *   KEYS[3] <prefix>{budget:<name>:<windowStart>}:exp   zset: held reservation id → expiry (epoch ms)
  * Every write refreshes a relative PEXPIRE (window end − now + grace), computed by the client.
+ *
+ * Contributions (surviving a Redis that lost its data). Each process (budget manager instance) also
+ * keeps its own running total in the window hash, field `p:<pid>` (whole nano-dollars, each amount
+ * rounded up), and passes to every script the total it knows it spent in the window (`mine`: confirmed
+ * Redis writes plus spend settled locally while Redis was down). When Redis has less for the process
+ * than it knows — a restart without persistence, a failover to an empty replica, spend made during an
+ * outage — the script first adds the difference to the global spend. `mine` only grows on confirmed
+ * writes, so the correction never counts a write twice; it converges after one more script of that
+ * process. Per-user figures are not restored this way (the global limit is).
  */
 
 const PRELUDE = `
@@ -26,6 +35,19 @@ local function touch(ttl)
   redis.call('PEXPIRE', state, ttl)
   redis.call('PEXPIRE', res, ttl)
   redis.call('PEXPIRE', exp, ttl)
+end
+local function reconcile(pid, mine, ttl)
+  if pid == '' then return end
+  local f = 'p:' .. pid
+  local have, want = num(f), tonumber(mine) or 0
+  if have < want then
+    redis.call('HINCRBY', state, 'g:sn', string.format('%d', want - have))
+    redis.call('HSET', state, f, mine)
+    redis.call('PEXPIRE', state, ttl)
+  end
+end
+local function contribute(pid, n)
+  if pid ~= '' and n ~= '0' then redis.call('HINCRBY', state, 'p:' .. pid, n) end
 end
 local function unhold(id, v)
   local st, rn, u = string.match(v, '^(%a)|(%d+)|(.*)$')
@@ -42,14 +64,15 @@ end
 `;
 
 /**
- * Reserve. ARGV: id, user ('' = none), req_n, limit_n, user_limit_n (-1 = none), now, expires_at, ttl_ms.
- * First releases up to 100 held reservations whose expiry passed (crashed callers), marking them `x`.
+ * Reserve. ARGV: id, user ('' = none), req_n, limit_n, user_limit_n (-1 = none), now, expires_at, ttl_ms,
+ * pid, mine_n. First reconciles the process's contributions (see above), then releases up to 100 held reservations whose expiry passed (crashed callers), marking them `x`.
  * Returns {1, g_sn, g_sf, g_rn} on success (idempotent for a repeated id), or
  * {0, scope (1 global, 2 user), sn, sf, rn} when spent + reserved + req would exceed the limit.
  */
 export const RESERVE_LUA = `${PRELUDE}
 local id, user = ARGV[1], ARGV[2]
 local req, limit, ulimit, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+reconcile(ARGV[9], ARGV[10], ARGV[8])
 local expired = redis.call('ZRANGEBYSCORE', exp, '-inf', now, 'LIMIT', 0, 100)
 for _, eid in ipairs(expired) do
   local v = redis.call('HGET', res, eid)
@@ -83,14 +106,21 @@ return {1, num('g:sn'), num('g:sf'), num('g:rn')}
 
 /**
  * Settle or release. ARGV: id, mode ('settle' | 'release'), actual_n, actual_f, warn_n, user_warn_n
- * (-1 = none), ttl_ms. Exactly once: a reservation in state `d` (or unknown) returns {0}.
+ * (-1 = none), ttl_ms, pid, mine_n, contribution_n (actual rounded up to nano-dollars). Exactly once: a
+ * reservation in state `d` returns {0}, as does releasing an unknown one. Settling an unknown reservation
+ * (Redis lost it) still adds the spend: a settlement is never dropped.
  * Returns {1, warn_global (0/1), warn_user (0/1), g_sn, g_sf, g_rn, u_sn, u_sf} — a warn flag is 1 only in
  * the one call (cluster-wide) whose settlement first reached the threshold in this window.
  */
 export const SETTLE_LUA = `${PRELUDE}
 local id, mode = ARGV[1], ARGV[2]
+reconcile(ARGV[8], ARGV[9], ARGV[7])
 local v = redis.call('HGET', res, id)
-if not v then return {0} end
+if not v then
+  if mode ~= 'settle' then return {0} end
+  -- 'n': not known here (lost with Redis's data); nothing held to give back, the spend still counts.
+  v = 'n|0|'
+end
 local st, rn, u = unhold(id, v)
 if st == 'd' then return {0} end
 redis.call('HSET', res, id, 'd|' .. rn .. '|' .. u)
@@ -98,6 +128,7 @@ local wg, wu = 0, 0
 if mode == 'settle' then
   redis.call('HINCRBY', state, 'g:sn', ARGV[3])
   redis.call('HINCRBY', state, 'g:sf', ARGV[4])
+  contribute(ARGV[8], ARGV[10])
   if spent('g:') >= tonumber(ARGV[5]) and redis.call('HSETNX', state, 'g:w', '1') == 1 then wg = 1 end
   if u ~= '' then
     local p = 'u:' .. u .. ':'
@@ -116,13 +147,16 @@ return {1, wg, wu, num('g:sn'), num('g:sf'), num('g:rn'), us, uf}
 /**
  * Charge spend without a reservation (spend made while Redis was unreachable, or ungated calls).
  * ARGV: actual_n, actual_f, user ('' = none; only tracked when per-user limits exist), warn_n,
- * user_warn_n (-1 = none), ttl_ms. Returns {1, warn_global, warn_user, g_sn, g_sf, g_rn, u_sn, u_sf}.
+ * user_warn_n (-1 = none), ttl_ms, pid, mine_n, contribution_n. A zero charge only reconciles.
+ * Returns {1, warn_global, warn_user, g_sn, g_sf, g_rn, u_sn, u_sf}.
  */
 export const CHARGE_LUA = `${PRELUDE}
 local u = ARGV[3]
 local wg, wu = 0, 0
+reconcile(ARGV[7], ARGV[8], ARGV[6])
 redis.call('HINCRBY', state, 'g:sn', ARGV[1])
 redis.call('HINCRBY', state, 'g:sf', ARGV[2])
+contribute(ARGV[7], ARGV[9])
 if spent('g:') >= tonumber(ARGV[4]) and redis.call('HSETNX', state, 'g:w', '1') == 1 then wg = 1 end
 if u ~= '' then
   local p = 'u:' .. u .. ':'
