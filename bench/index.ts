@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: ResilientClaude (all default layers on) against the raw SDK, in the same run, on the
+ * fake server. Overhead rounds alternate between the two clients so drift affects both alike; the fake
+ * server for them runs in its own process. Prints one table with ratios.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { ResilientClaude } from '../src/client';
+import { measureFastPath, measureRedisAdmission } from '../src/ratelimit';
+import { median, startServerProcess, table, throughput } from './harness';
+import { goodputUnderLimits, outageTraffic } from './scenarios';
+
+const params = {
+  model: 'claude-sonnet-4-6',
+  max_tokens: 64,
+  messages: [{ role: 'user' as const, content: 'Benchmark me, please.' }],
+};
+
+const SEQUENTIAL_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const SEQUENTIAL_CALLS = Number(process.env.BENCH_CALLS ?? 250);
+const PARALLEL_CALLS = Number(process.env.BENCH_PARALLEL_CALLS ?? 3_000);
+const IN_FLIGHT = 64;
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const us = (n: number) => `${n.toFixed(n < 10 ? 2 : 0)} µs`;
+
+async function overhead(): Promise<string[][]> {
+  const server = await startServerProcess();
+  const raw = new Anthropic({ apiKey: 'bench-key', baseURL: server.url });
+  const resilient = new ResilientClaude({ apiKey: 'bench-key', baseURL: server.url });
+  const clients = { raw, resilient } as const;
+  const call = (client: Anthropic) => client.messages.create(params);
+  for (const client of Object.values(clients)) await throughput(500, 16, () => call(client));
+
+  const perCall: Record<keyof typeof clients, number[]> = { raw: [], resilient: [] };
+  const cpu: Record<keyof typeof clients, number[]> = { raw: [], resilient: [] };
+  for (let round = 0; round < SEQUENTIAL_ROUNDS; round++) {
+    const order = round % 2 === 0 ? (['raw', 'resilient'] as const) : (['resilient', 'raw'] as const);
+    for (const name of order) {
+      const cpuStart = process.cpuUsage();
+      for (let i = 0; i < SEQUENTIAL_CALLS; i++) {
+        const started = performance.now();
+        await call(clients[name]);
+        perCall[name].push(performance.now() - started);
+      }
+      const used = process.cpuUsage(cpuStart);
+      cpu[name].push((used.user + used.system) / SEQUENTIAL_CALLS);
+    }
+  }
+  const rates: Record<keyof typeof clients, number[]> = { raw: [], resilient: [] };
+  for (let round = 0; round < 4; round++) {
+    const order = round % 2 === 0 ? (['raw', 'resilient'] as const) : (['resilient', 'raw'] as const);
+    for (const name of order) rates[name].push(await throughput(PARALLEL_CALLS, IN_FLIGHT, () => call(clients[name])));
+  }
+  await resilient.close();
+  await server.stop();
+
+  const [rawMs, rcMs] = [median(perCall.raw), median(perCall.resilient)];
+  const [rawCpu, rcCpu] = [median(cpu.raw), median(cpu.resilient)];
+  const [rawRate, rcRate] = [median(rates.raw), median(rates.resilient)];
+  return [
+    [`create, sequential: median wall time per call (${SEQUENTIAL_ROUNDS}×${SEQUENTIAL_CALLS})`, us(rawMs * 1000), us(rcMs * 1000), `${(rcMs / rawMs).toFixed(3)}×`],
+    ['create, sequential: client CPU per call', us(rawCpu), us(rcCpu), `${(rcCpu / rawCpu).toFixed(3)}×`],
+    [`throughput, ${IN_FLIGHT} in flight (${PARALLEL_CALLS} calls, median of 4)`, `${rawRate.toFixed(0)} /s`, `${rcRate.toFixed(0)} /s`, `${(rcRate / rawRate).toFixed(3)}×`],
+  ];
+}
+
+async function limiterRows(): Promise<string[][]> {
+  const local = measureFastPath(200_000);
+  let redisCell: string;
+  try {
+    const redis = await measureRedisAdmission(REDIS_URL, 2_000);
+    redisCell = `${us(redis.medianUs)} (p99 ${us(redis.p99Us)})`;
+  } catch (error) {
+    redisCell = `unavailable: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  return [
+    ['rate limiter admission + settle, in process (fast path)', '—', `${us(local.medianUs)} (p99 ${us(local.p99Us)})`, ''],
+    ['rate limiter admission, shared through Redis', '—', redisCell, ''],
+  ];
+}
+
+async function main(): Promise<void> {
+  console.log(`\nresilient-claude benchmark — Node ${process.version}, ${process.platform}/${process.arch}\n`);
+  const rows: string[][] = [['measure', 'raw SDK', 'ResilientClaude', 'ratio']];
+  rows.push(...(await overhead()));
+  rows.push(...(await limiterRows()));
+
+  const goodput = await goodputUnderLimits(400, 32);
+  const g = (f: typeof goodput.raw) => `${f.succeeded} ok, ${f.failed} lost, ${f.server429s}×429, ${f.seconds.toFixed(1)} s`;
+  rows.push(['400 calls, 32 in flight, on a rate-limited server (120 req / 8k in / 12k out per 10 s)', g(goodput.raw), g(goodput.resilient), '']);
+
+  const outage = await outageTraffic(5_000, 20);
+  rows.push([
+    `requests sent during a 5 s outage (${outage.raw.calls} calls at 20/s)`,
+    String(outage.raw.sent),
+    String(outage.resilient.sent),
+    `${(outage.resilient.sent / outage.raw.sent).toFixed(2)}×`,
+  ]);
+
+  console.log(table(rows));
+  console.log('\nGoals: per-call ≤ 1.05× the raw SDK; throughput ≥ 0.95×; limiter fast path ≤ 20 µs; Redis ≤ 1 ms median.');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
