@@ -19,6 +19,8 @@ export type ChargedMask = number;
 export class PermitImpl implements Permit, InFlightEntry {
   /** Whether {@link settle} has run. */
   settled = false;
+  /** Admitted before the limits were known, and recorded as such in the shared store. */
+  announcedToStore = false;
 
   constructor(
     readonly scope: string,

@@ -290,6 +290,11 @@ export class RateLimiter implements PermitOwner {
     if (any && permit.via === 'store' && !this.closed && this.storeHealthy) {
       this.o.store?.adjust(permit.scope, delta, this.seedOf(state, now)).catch((e: unknown) => this.storeFailed(e));
     }
+    if (permit.announcedToStore && !this.closed && this.storeHealthy) {
+      // Answered: the server's remaining now includes it.
+      const back: [number, number, number] = [-d.requests, -d.inputTokens, -d.outputTokens];
+      this.o.store?.startup?.(permit.scope, back, this.seedOf(state, now)).catch((e: unknown) => this.storeFailed(e));
+    }
     this.capacityChanged(state);
   }
 
@@ -342,6 +347,14 @@ export class RateLimiter implements PermitOwner {
     }
     const permit = new PermitImpl(state.name, demand, waitedMs, state.nextAdmitSeq++, charged, via, this);
     state.inFlight.add(permit);
+    // Before anything is known, other processes cannot see this call: tell the shared store, so whoever
+    // learns the limits first leaves room for it (see STARTUP_SCRIPT).
+    const store = this.o.store;
+    if (charged === 0 && store?.startup !== undefined && this.storeHealthy && !this.closed) {
+      permit.announcedToStore = true;
+      const amounts: [number, number, number] = [demand.requests, demand.inputTokens, demand.outputTokens];
+      store.startup(state.name, amounts, this.seedOf(state, now)).catch((e: unknown) => this.storeFailed(e));
+    }
     return permit;
   }
 

@@ -19,6 +19,7 @@ import Redis from 'ioredis';
 import { ADJUST_SCRIPT } from './lua/adjust';
 import { PAUSE_SCRIPT } from './lua/pause';
 import { RESERVE_SCRIPT } from './lua/reserve';
+import { STARTUP_SCRIPT } from './lua/startup';
 import { SYNC_SCRIPT } from './lua/sync';
 import { type BucketSyncUpdate, type ScopeSeed, type SharedBucketStore, type StoreReserveResult } from './store';
 import { DIMENSIONS, type Demand, type Dimension } from './types';
@@ -46,6 +47,7 @@ const RESERVE = script(RESERVE_SCRIPT);
 const ADJUST = script(ADJUST_SCRIPT);
 const SYNC = script(SYNC_SCRIPT);
 const PAUSE = script(PAUSE_SCRIPT);
+const STARTUP = script(STARTUP_SCRIPT);
 
 /** Raised when Redis does not answer within the command deadline. */
 export class RedisNoAnswerError extends Error {
@@ -145,6 +147,11 @@ export class RedisBucketStore implements SharedBucketStore {
   /** Run the pause script: block the scope for everyone for `durationMs` on the Redis clock. */
   async pause(scope: string, durationMs: number, seed: ScopeSeed): Promise<void> {
     await this.run(PAUSE, scope, seed, [num(Math.max(0, durationMs))]);
+  }
+
+  /** Run the startup script: record (`> 0`) or give back (`< 0`) demand admitted before the limits were known. */
+  async startup(scope: string, delta: readonly [number, number, number], seed: ScopeSeed): Promise<void> {
+    await this.run(STARTUP, scope, seed, delta.map(num));
   }
 
   /** PING within the command deadline. */

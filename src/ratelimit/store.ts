@@ -55,6 +55,12 @@ export interface SharedBucketStore {
   adjust(scope: string, delta: readonly [number, number, number], seed: ScopeSeed): Promise<void>;
   /** Apply learned settings; `null` leaves a dimension alone. */
   sync(scope: string, updates: readonly [BucketSyncUpdate | null, BucketSyncUpdate | null, BucketSyncUpdate | null], seed: ScopeSeed): Promise<void>;
+  /**
+   * Record (`delta > 0`) or give back (`delta < 0`) demand this process admitted before it knew the
+   * limits, so that whoever learns them first leaves room for it. Optional: without it, processes that
+   * start together may overshoot the server's bucket once by their start-up calls.
+   */
+  startup?(scope: string, delta: readonly [number, number, number], seed: ScopeSeed): Promise<void>;
   /** Block the scope for everyone for `durationMs` (on the store's clock). */
   pause(scope: string, durationMs: number, seed: ScopeSeed): Promise<void>;
   /** Resolves when the store answers. */

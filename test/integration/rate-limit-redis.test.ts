@@ -106,7 +106,7 @@ class RedisProxy {
 }
 
 describe('two separate processes sharing one Redis', () => {
-  it('stay within the combined limits: no 429 beyond the startup race, every call served, both on the shared store', async () => {
+  it('stay within the combined limits: zero 429s, every call served, both on the shared store', async () => {
     env = await startEnv({ rateLimits: { rpm: 600, itpm: 6_000, otpm: 30_000, windowMs: WINDOW_MS } });
     const p = prefix('two-proc');
     expect(countInputTokens(userParams(PROMPT))).toBe(128);
@@ -138,14 +138,10 @@ describe('two separate processes sharing one Redis', () => {
       expect(report.rateLimitedEvents).toBeGreaterThan(0); // each really had to wait for the other
     }
     expect(new Set(reports.map((r) => r.pid)).size).toBe(2);
-    // In 'auto' mode nothing is known until the first response headers: each process sends at most
-    // `startupConcurrency` (4) calls before that, and the first process to learn the limits cannot see
-    // the other's calls still on the wire. So at most 4 calls (startupConcurrency × (processes − 1)) can
-    // overshoot the server's bucket, once, at startup; their 429s are retried (every call is served).
-    // Most runs see 0; after the limits are known there are none.
-    const STARTUP_RACE_BOUND = 4 * (2 - 1);
-    expect(stats.rateLimited).toBeLessThanOrEqual(STARTUP_RACE_BOUND);
-    expect(messageRecords(env.server).filter((r) => r.status === 429).every((r) => r.at - t0 < 2_000), '429s only at startup').toBe(true);
+    // Both start in 'auto' mode, knowing nothing: the start-up calls each sends before its first headers
+    // are recorded in Redis, so the first to learn the limits leaves room for the other's.
+    expect(stats.rateLimited).toBe(0);
+    expect(messageRecords(env.server).filter((r) => r.status === 429)).toHaveLength(0);
     expect(stats.servedResponses).toBe(90);
     expect(await keysUnder(admin, p)).not.toHaveLength(0);
   }, 60_000);

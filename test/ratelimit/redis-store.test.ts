@@ -51,6 +51,11 @@ function newPrefix(): string {
   return p;
 }
 
+/** Polls an async condition (Redis writes are fire-and-forget) for up to 2 s. */
+async function poll(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200 && !(await condition()); i++) await sleep(10);
+}
+
 async function hashLevels(redis: Redis, key: string): Promise<[number, number, number]> {
   const [l1, l2, l3] = await redis.hmget(key, 'l1', 'l2', 'l3');
   return [Number(l1), Number(l2), Number(l3)];
@@ -141,6 +146,47 @@ describe('RedisBucketStore', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(800);
     expect(permit.waitedMs).toBeGreaterThanOrEqual(800);
     expect(events).toContain('pause');
+  });
+
+  it("'auto' start-up: calls admitted before the limits were known are left room for by whoever learns them first", async () => {
+    const prefix = newPrefix();
+    const a = shared(prefix, { mode: 'auto', startupConcurrency: 4 });
+    const b = shared(prefix, { mode: 'auto', startupConcurrency: 4 });
+    // B sends its start-up calls (nothing known yet) and they are still on the wire.
+    const bCalls = await Promise.all(Array.from({ length: 3 }, () => b.limiter.acquire('s', req(100, 0))));
+    const field = async (name: string) => Number(await admin.hget(b.store.keyOf('s'), name));
+    await poll(async () => (await field('u2')) === 300);
+    expect(await field('u2')).toBe(300);
+    // A's first call is answered: the server says 1,000 input tokens remain, not knowing B's 300.
+    const aFirst = await a.limiter.acquire('s', req(100, 0));
+    // (The rate-limit layer settles a permit, then learns from its response's headers.)
+    aFirst.settle({ kind: 'served', actual: { inputTokens: 100, outputTokens: 0 } });
+    a.limiter.observe(
+      's',
+      new Headers({
+        'anthropic-ratelimit-input-tokens-limit': '1000',
+        'anthropic-ratelimit-input-tokens-remaining': '900',
+        'anthropic-ratelimit-input-tokens-reset': new Date(Date.now() + 60_000).toISOString(),
+      }),
+      200,
+      aFirst,
+    );
+    await poll(async () => (await field('c2')) === 1000);
+    expect((await hashLevels(admin, a.store.keyOf('s')))[1]).toBeLessThanOrEqual(600 + 2);
+    // So A admits 6 more calls of 100 now, not 9: with B's 3, the server's bucket is never overdrawn.
+    let admitted = 0;
+    for (let i = 0; i < 9; i++) {
+      const got = await Promise.resolve(a.limiter.acquire('s', req(100, 0), { maxWaitMs: 0 })).then(
+        () => true,
+        () => false,
+      );
+      if (got) admitted++;
+    }
+    expect(admitted).toBe(6);
+    // B's calls answered: their demand is no longer "unaccounted".
+    for (const p of bCalls) p.settle({ kind: 'served', actual: { inputTokens: 100, outputTokens: 0 } });
+    await poll(async () => (await field('u2')) === 0);
+    expect(await field('u2')).toBe(0);
   });
 
   it('survives key loss: FLUSHDB mid-run, calls keep flowing, re-seeded from the caller’s view', async () => {

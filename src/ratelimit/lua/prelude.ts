@@ -13,7 +13,11 @@
  * - `ARGV[11..]`: script-specific.
  *
  * Hash fields: `c1 r1 l1 c2 r2 l2 c3 r3 l3` (capacity, rate/ms, level per dimension), `t` (server ms
- * of the last refill), `p` (paused until, server ms).
+ * of the last refill), `p` (paused until, server ms), `u1 u2 u3` (demand of calls admitted by processes
+ * that did not know the limits yet and still in flight; see `STARTUP_SCRIPT`).
+ *
+ * When a dimension becomes accounted (seeded from a caller that knows it), its level is lowered by that
+ * unaccounted demand: the caller's `remaining` cannot include other processes' calls still on the wire.
  *
  * Time is `redis.call('TIME')`, so processes with skewed clocks agree (scripts are replicated by
  * effects, the default since Redis 5, so reading TIME before writing is allowed).
@@ -27,7 +31,8 @@ local key = KEYS[1]
 local ttl = tonumber(ARGV[1])
 local tm = redis.call('TIME')
 local now = tonumber(tm[1]) * 1000 + tonumber(tm[2]) / 1000
-local h = redis.call('HMGET', key, 'c1', 'r1', 'l1', 'c2', 'r2', 'l2', 'c3', 'r3', 'l3', 't', 'p')
+local h = redis.call('HMGET', key, 'c1', 'r1', 'l1', 'c2', 'r2', 'l2', 'c3', 'r3', 'l3', 't', 'p', 'u1', 'u2', 'u3')
+local function unaccounted(d) return math.max(0, tonumber(h[11 + d]) or 0) end
 local cap, rate, lvl = {}, {}, {}
 local seeded = false
 local last = tonumber(h[10])
@@ -40,6 +45,7 @@ for d = 1, 3 do
     rate[d] = tonumber(ARGV[3 + b])
     lvl[d] = tonumber(ARGV[4 + b])
     if sc >= 0 and lvl[d] > sc then lvl[d] = sc end
+    if sc >= 0 then lvl[d] = lvl[d] - unaccounted(d) end
     seeded = true
   else
     cap[d] = c
