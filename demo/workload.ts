@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
+import { seededRandom } from '../src/keys/strategies';
 
 /** One call of the demo workload. */
 export interface DemoCall {
@@ -13,17 +14,6 @@ export interface DemoCall {
   readonly prompt: string;
 }
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same workload for both clients. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const MODELS = ['claude-sonnet-4-6', 'claude-haiku-4-5', 'claude-opus-4-7'] as const;
 export const USERS = ['alice', 'bob', 'carol', 'dave'] as const;
@@ -42,7 +32,7 @@ const PROMPTS = [
  * them on one model — the kind of burst that runs into that model's rate limits.
  */
 export function buildWorkload(calls: number, seconds: number, seed = 7): DemoCall[] {
-  const random = seeded(seed);
+  const random = seededRandom(seed); // the same seed gives the same workload for both clients
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
   const rush = 10;
   // Arrival density: 3 during the rush, 1 after; `at` is the inverse of its cumulative distribution.

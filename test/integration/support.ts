@@ -4,9 +4,9 @@
  * that captures raw request bodies, and a Redis guard that never skips.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { closedPort, deleteKeys, REDIS_URL, requireRedis as requireSharedRedis, uniquePrefix as sharedPrefix } from '../helpers/redis';
 import { FakeAnthropicServer, type FakeAnthropicOptions } from '../../src/testing';
 import { ResilientClaude } from '../../src/client';
 import type { ResilientClaudeOptions } from '../../src/options';
@@ -166,66 +166,20 @@ export function capturingFetch(sink: CapturedRequest[]): typeof fetch {
 
 // --- Redis -----------------------------------------------------------------------------------------
 
-export const REDIS_BASE = 'redis://127.0.0.1:6379';
+/** The test Redis, without a database number. */
+export const REDIS_BASE = REDIS_URL;
 
-const START_HINT = 'Start one with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no';
-
-/**
- * Connects to the test Redis (optionally a db number) or throws — these tests never skip. Under
- * `CI=true` the message is loud; elsewhere it says how to start Redis.
- */
-export async function requireRedis(db = 0): Promise<Redis> {
-  const client = new Redis(`${REDIS_BASE}/${db}`, {
-    lazyConnect: true,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    if ((await client.ping()) !== 'PONG') throw new Error('unexpected PING reply');
-    return client;
-  } catch (error) {
-    client.disconnect();
-    const why = error instanceof Error ? error.message : String(error);
-    if (process.env['CI'] === 'true') {
-      throw new Error(`!!! REDIS REQUIRED: integration tests cannot reach ${REDIS_BASE} (${why}). CI must provide a Redis 7.`, {
-        cause: error,
-      });
-    }
-    throw new Error(`These integration tests need a Redis at ${REDIS_BASE} (${why}). ${START_HINT}`, { cause: error });
-  }
+/** Connects to the test Redis (optionally a db number) or throws — these tests never skip. */
+export function requireRedis(db = 0): Promise<Redis> {
+  return requireSharedRedis('integration', db);
 }
 
 /** A Redis key prefix unique to one test. */
 export function uniquePrefix(tag: string): string {
-  return `rc:it:${tag}:${process.pid}:${randomUUID().slice(0, 8)}:`;
+  return sharedPrefix(`it:${tag}`);
 }
 
-/** Deletes every key under `prefix`. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
-
-/** A TCP port nothing listens on (bound once, then released). */
-export async function closedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { closedPort, deleteKeys };
 
 // --- worker processes ------------------------------------------------------------------------------
 

@@ -16,20 +16,12 @@ import { Redis } from 'ioredis';
 import { EventHub, type ResilientClaudeEventName } from '../../src/events';
 import { ResilientClaudeError } from '../../src/errors/resilient-claude-error';
 import type { ResilientClaude } from '../../src/client';
+import { seededRandom } from '../../src/keys/strategies';
 
 // --- randomness -------------------------------------------------------------------------------------
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the library's own seeded PRNG: floats in [0, 1). */
+export { seededRandom };
 
 /** Picks from `[weight, value]` pairs with the given random source. */
 export function weighted<T>(random: () => number, choices: ReadonlyArray<readonly [number, T]>): T {

@@ -4,77 +4,34 @@
  * A Redis that does not answer FAILS the tests (never a silent skip): loudly under `CI=true`, and
  * otherwise with the command that starts a throw-away server.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import Redis, { type RedisOptions } from 'ioredis';
+import { closedPort, deleteKeys, requireRedis as requireSharedRedis, uniquePrefix as sharedPrefix } from '../../helpers/redis';
 
 export const REDIS_HOST = '127.0.0.1';
 export const REDIS_PORT = 6379;
 /** A database only these tests flush (FLUSHDB on db 0 would wipe other suites' keys). */
 export const FLUSHABLE_DB = 13;
 
-const START_HINT = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no';
-
 /** A client to the shared test server; fails fast instead of queueing forever. */
 export function client(opts: RedisOptions = {}): Redis {
   return new Redis({ host: REDIS_HOST, port: REDIS_PORT, maxRetriesPerRequest: 1, ...opts });
 }
 
-/** Throw a loud, actionable error unless Redis answers PING within 2 s. */
-export async function requireRedis(port = REDIS_PORT): Promise<void> {
-  const probe = new Redis({ host: REDIS_HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  let failure: unknown;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      probe.connect().then(() => probe.ping()),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no answer within 2000 ms')), 2000);
-      }),
-    ]);
-  } catch (e) {
-    failure = e;
-  } finally {
-    clearTimeout(timer);
-    probe.disconnect();
-  }
-  if (failure === undefined) return;
-  const why = failure instanceof Error ? failure.message : String(failure);
-  const message =
-    process.env.CI === 'true'
-      ? `\n\n*** CI: the rate-limit Redis integration tests need a Redis server at ${REDIS_HOST}:${port} and it did not answer (${why}). ` +
-        'Start a Redis service in the CI job; these tests are never skipped. ***\n'
-      : `\n\nThe rate-limit Redis integration tests need a Redis server at ${REDIS_HOST}:${port} (${why}).\n` +
-        `Start a throw-away one with:\n\n  ${START_HINT}\n\n(install it with \`apt-get install -y redis-server\` if missing). These tests are never skipped.\n`;
-  console.error(message);
-  throw new Error(message);
+/** Throws a loud, actionable error unless the test Redis answers (see `test/helpers/redis.ts`). */
+export async function requireRedis(): Promise<void> {
+  (await requireSharedRedis('rate-limit Redis')).disconnect();
 }
 
 /** A key prefix no other test (or process) uses. */
 export function uniquePrefix(): string {
-  return `rc:rl:test:${process.pid}:${randomUUID()}:`;
+  return sharedPrefix('rl');
 }
 
 /** Delete every key under `prefix` (SCAN, never KEYS). */
-export async function cleanup(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
+export const cleanup = deleteKeys;
 
-/** A port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { closedPort };
 
 /**
  * A TCP proxy in front of the test Redis, to simulate an outage for one client only (the shared
