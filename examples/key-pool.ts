@@ -13,7 +13,7 @@ import { FakeAnthropicServer } from '../src/testing/index';
 async function main(): Promise<void> {
   const live = process.env.ANTHROPIC_API_KEY;
   const keys = live
-    ? [{ key: 'sk-ant-api03-not-a-real-key', alias: 'invalid' }, { key: live, alias: 'main' }]
+    ? [{ key: 'sk-ant-invalid-demo', alias: 'invalid' }, { key: live, alias: 'main' }]
     : [{ key: 'sk-fake-old-1111', alias: 'old' }, { key: 'sk-fake-primary-2222', alias: 'primary' }, { key: 'sk-fake-backup-3333', alias: 'backup' }];
 
   // Offline: the fake server accepts only these keys, then the old one is revoked.
