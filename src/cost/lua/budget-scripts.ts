@@ -49,6 +49,19 @@ end
 local function contribute(pid, n)
   if pid ~= '' and n ~= '0' then redis.call('HINCRBY', state, 'p:' .. pid, n) end
 end
+-- Adds settled spend to a party ('g:' or 'u:<user>:'); 1 when this write first crossed warn_at (-1 = never).
+local function add_spend(p, n, f, warn_at)
+  redis.call('HINCRBY', state, p .. 'sn', n)
+  redis.call('HINCRBY', state, p .. 'sf', f)
+  if warn_at >= 0 and spent(p) >= warn_at and redis.call('HSETNX', state, p .. 'w', '1') == 1 then return 1 end
+  return 0
+end
+-- The reply of settle and charge: {1, warn_global, warn_user, g_sn, g_sf, g_rn, u_sn, u_sf}.
+local function spend_reply(wg, wu, u)
+  local us, uf = 0, 0
+  if u ~= '' then us, uf = num('u:' .. u .. ':sn'), num('u:' .. u .. ':sf') end
+  return {1, wg, wu, num('g:sn'), num('g:sf'), num('g:rn'), us, uf}
+end
 local function unhold(id, v)
   local st, rn, u = string.match(v, '^(%a)|(%d+)|(.*)$')
   if st == 'h' then
@@ -126,22 +139,12 @@ if st == 'd' then return {0} end
 redis.call('HSET', res, id, 'd|' .. rn .. '|' .. u)
 local wg, wu = 0, 0
 if mode == 'settle' then
-  redis.call('HINCRBY', state, 'g:sn', ARGV[3])
-  redis.call('HINCRBY', state, 'g:sf', ARGV[4])
   contribute(ARGV[8], ARGV[10])
-  if spent('g:') >= tonumber(ARGV[5]) and redis.call('HSETNX', state, 'g:w', '1') == 1 then wg = 1 end
-  if u ~= '' then
-    local p = 'u:' .. u .. ':'
-    redis.call('HINCRBY', state, p .. 'sn', ARGV[3])
-    redis.call('HINCRBY', state, p .. 'sf', ARGV[4])
-    local uw = tonumber(ARGV[6])
-    if uw >= 0 and spent(p) >= uw and redis.call('HSETNX', state, p .. 'w', '1') == 1 then wu = 1 end
-  end
+  wg = add_spend('g:', ARGV[3], ARGV[4], tonumber(ARGV[5]))
+  if u ~= '' then wu = add_spend('u:' .. u .. ':', ARGV[3], ARGV[4], tonumber(ARGV[6])) end
 end
 touch(ARGV[7])
-local us, uf = 0, 0
-if u ~= '' then us, uf = num('u:' .. u .. ':sn'), num('u:' .. u .. ':sf') end
-return {1, wg, wu, num('g:sn'), num('g:sf'), num('g:rn'), us, uf}
+return spend_reply(wg, wu, u)
 `;
 
 /**
@@ -154,19 +157,9 @@ export const CHARGE_LUA = `${PRELUDE}
 local u = ARGV[3]
 local wg, wu = 0, 0
 reconcile(ARGV[7], ARGV[8], ARGV[6])
-redis.call('HINCRBY', state, 'g:sn', ARGV[1])
-redis.call('HINCRBY', state, 'g:sf', ARGV[2])
 contribute(ARGV[7], ARGV[9])
-if spent('g:') >= tonumber(ARGV[4]) and redis.call('HSETNX', state, 'g:w', '1') == 1 then wg = 1 end
-if u ~= '' then
-  local p = 'u:' .. u .. ':'
-  redis.call('HINCRBY', state, p .. 'sn', ARGV[1])
-  redis.call('HINCRBY', state, p .. 'sf', ARGV[2])
-  local uw = tonumber(ARGV[5])
-  if uw >= 0 and spent(p) >= uw and redis.call('HSETNX', state, p .. 'w', '1') == 1 then wu = 1 end
-end
+wg = add_spend('g:', ARGV[1], ARGV[2], tonumber(ARGV[4]))
+if u ~= '' then wu = add_spend('u:' .. u .. ':', ARGV[1], ARGV[2], tonumber(ARGV[5])) end
 touch(ARGV[6])
-local us, uf = 0, 0
-if u ~= '' then us, uf = num('u:' .. u .. ':sn'), num('u:' .. u .. ':sf') end
-return {1, wg, wu, num('g:sn'), num('g:sf'), num('g:rn'), us, uf}
+return spend_reply(wg, wu, u)
 `;
