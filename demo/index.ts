@@ -97,10 +97,7 @@ async function main(): Promise<void> {
         apiKey: 'demo-key',
         baseURL,
         logger: false,
-        // Breaker timings scaled to a 45-second day (defaults: 10 attempts, 50 %, 10 s window, 30 s reset).
-        // Opening at 75 % lets a half-overloaded service keep serving through retries, while an outage
-        // (100 %) stops traffic at once.
-        circuitBreaker: { volumeThreshold: 10, errorThresholdPercentage: 75, resetTimeoutMs: 1_000, rollingWindowMs: 3_000 },
+        // The breaker runs on its defaults: a user who changes nothing gets what the demo shows.
         cost: { budget: { limitUsd: BUDGET_USD, perUser: PER_USER_USD, window: 'day' } },
       }),
     start,

@@ -13,8 +13,8 @@ import { FakeAnthropicServer } from '../src/testing/index';
 
 async function main(): Promise<void> {
   const fake = process.env.ANTHROPIC_API_KEY ? undefined : await FakeAnthropicServer.start();
-  // A small breaker window so the offline outage below opens it quickly (defaults: 10 attempts, 30 s).
-  const options: ResilientClaudeOptions = { logger: false, circuitBreaker: { volumeThreshold: 3, resetTimeoutMs: 60_000 } };
+  // A breaker that opens after 3 attempts and fails fast, so the offline outage below shows in `/health/ready` at once.
+  const options: ResilientClaudeOptions = { logger: false, circuitBreaker: { minimumAttempts: 3, failureRatio: 0.5, probeAfterMs: 60_000, whenOpen: 'fail' } };
   const client = fake ? new ResilientClaude({ ...options, baseURL: fake.url, apiKey: 'fake-key' }) : new ResilientClaude(options);
 
   const app = express();

@@ -126,6 +126,8 @@ export interface CallState {
   keyAlias: string | undefined;
   /** Breaker scope used by the last attempt. */
   breakerScope: string | undefined;
+  /** An open breaker must refuse this call at once rather than hold it (another model can take it). */
+  breakerFailFast: boolean;
   /** Free-form facts layers add for the call record (e.g. the model a route chose). */
   readonly notes: Record<string, unknown>;
 }
@@ -206,6 +208,7 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
       },
       keyAlias: undefined,
       breakerScope: undefined,
+      breakerFailFast: false,
       notes: {},
     };
     states.set(options, state);

@@ -1,4 +1,4 @@
-import type { BreakerSnapshot } from './breaker/breaker-registry';
+import type { BreakerSnapshot } from './breaker/circuit-breaker';
 import type { BudgetState } from './cost';
 import type { KeySnapshot } from './keys';
 import type { ScopeSnapshot } from './ratelimit';

@@ -38,7 +38,7 @@ export type {
 } from './events';
 export type { FailureReason } from './classify';
 export type { HealthProbeOptions, HealthSnapshot, ProbeState } from './health';
-export type { BreakerSnapshot } from './breaker/breaker-registry';
+export type { BreakerSnapshot } from './breaker/circuit-breaker';
 export { createHealthHandler, type HealthHandler, type HealthHandlerOptions } from './health/index';
 export { ClientMetrics, type ClientMetricsOptions } from './metrics';
 export { KeyPool, type ApiKeyInput, type ApiKeysOptions, type KeySnapshot, type KeyStrategy } from './keys';

@@ -10,6 +10,7 @@ import type { ClientMetricsOptions } from './metrics';
 import type { HealthProbeOptions } from './health';
 import type { RouteFunction } from './routing/simple-task-router';
 import type { ClientOptions, SdkLogger } from './sdk-types';
+import type { CircuitBreakerConfig } from './breaker/circuit-breaker';
 
 /**
  * Retry policy. One retry owner: this layer. The SDK's own retry loop is kept from retrying on top
@@ -40,16 +41,34 @@ export interface RetryOptions {
 /** How calls are grouped into circuit breakers. */
 export type BreakerScope = 'client' | 'model';
 
-/** Circuit breaker (opossum) settings. Only health failures count: 5xx, 529, connection errors, timeouts. */
+/**
+ * Circuit breaker settings. Only health failures count: 5xx and 529 responses, connection failures,
+ * attempt timeouts, streams that fail before their first content. Defaults open it within ~18 attempts of
+ * a dead service, never on scattered faults, and probe recovery every 0.5–2 s.
+ */
 export interface BreakerOptions {
-  /** Failure percentage in the rolling window at which the breaker opens. Default 50. */
-  errorThresholdPercentage?: number;
-  /** Minimum attempts in the window before the breaker may open. Default 10. */
-  volumeThreshold?: number;
-  /** Length of the rolling statistics window. Default 10000 ms. */
-  rollingWindowMs?: number;
-  /** How long the breaker stays open before letting one probe through (half-open). Default 30000 ms. */
-  resetTimeoutMs?: number;
+  /** Share of health failures among the recent attempts at which the breaker opens, in (0, 1]. Default 0.9. */
+  failureRatio?: number;
+  /** How many of the most recent attempts the ratio is taken over. Default 20. */
+  sampleSize?: number;
+  /** Fewest recent attempts before the breaker may open at all. Default 10. */
+  minimumAttempts?: number;
+  /** Attempts older than this are forgotten. Default 10000 ms. */
+  sampleWindowMs?: number;
+  /** Pause after opening before one call goes through as a probe. Default 500 ms. */
+  probeAfterMs?: number;
+  /** Each failed probe doubles the pause, up to this. Default 2000 ms. */
+  maxProbeAfterMs?: number;
+  /**
+   * What a call does while the breaker is open: `'wait'` (default) holds it until the probe's verdict —
+   * a short outage becomes latency — bounded by `maxWaitMs`, the call's deadline and abort signal;
+   * `'fail'` rejects it at once with `CircuitOpenError`.
+   */
+  whenOpen?: 'wait' | 'fail';
+  /** Longest a call waits for the breaker to close before `CircuitOpenError`. Default 30000 ms. */
+  maxWaitMs?: number;
+  /** Calls that may wait per breaker; more fail at once with `CircuitOpenError`. Default 1000. */
+  maxWaiting?: number;
   /** One breaker for the whole client (`'client'`, default) or one per requested model (`'model'`). */
   scope?: BreakerScope;
 }
@@ -148,12 +167,8 @@ export interface ResolvedRetryOptions {
 }
 
 /** Breaker settings with defaults applied. */
-export interface ResolvedBreakerOptions {
+export interface ResolvedBreakerOptions extends CircuitBreakerConfig {
   readonly enabled: boolean;
-  readonly errorThresholdPercentage: number;
-  readonly volumeThreshold: number;
-  readonly rollingWindowMs: number;
-  readonly resetTimeoutMs: number;
   readonly scope: BreakerScope;
 }
 
@@ -161,10 +176,15 @@ export interface ResolvedBreakerOptions {
 export const DEFAULTS = Object.freeze({
   retry: Object.freeze({ retries: 2, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000, jitter: true }),
   circuitBreaker: Object.freeze({
-    errorThresholdPercentage: 50,
-    volumeThreshold: 10,
-    rollingWindowMs: 10_000,
-    resetTimeoutMs: 30_000,
+    failureRatio: 0.9,
+    sampleSize: 20,
+    minimumAttempts: 10,
+    sampleWindowMs: 10_000,
+    probeAfterMs: 500,
+    maxProbeAfterMs: 2_000,
+    whenOpen: 'wait' as 'wait' | 'fail',
+    maxWaitMs: 30_000,
+    maxWaiting: 1_000,
     scope: 'client' as BreakerScope,
   }),
   logLevel: 'warn' as const,
@@ -251,14 +271,17 @@ const keyStoreSchema = z.strictObject({
   keyring: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
 });
 
+const positiveInteger = check<number>((v) => isNonNegativeInteger(v) && (v as number) > 0, 'a positive integer');
 const breakerSchema = z.strictObject({
-  errorThresholdPercentage: check<number>(
-    (v) => typeof v === 'number' && v > 0 && v <= 100,
-    'a percentage in (0, 100]',
-  ).optional(),
-  volumeThreshold: nonNegativeInteger.optional(),
-  rollingWindowMs: positiveDuration.optional(),
-  resetTimeoutMs: positiveDuration.optional(),
+  failureRatio: check<number>((v) => typeof v === 'number' && v > 0 && v <= 1, 'a ratio in (0, 1]').optional(),
+  sampleSize: positiveInteger.optional(),
+  minimumAttempts: positiveInteger.optional(),
+  sampleWindowMs: positiveDuration.optional(),
+  probeAfterMs: positiveDuration.optional(),
+  maxProbeAfterMs: positiveDuration.optional(),
+  whenOpen: check<'wait' | 'fail'>((v) => v === 'wait' || v === 'fail', "'wait' or 'fail'").optional(),
+  maxWaitMs: nonNegativeDuration.optional(),
+  maxWaiting: nonNegativeInteger.optional(),
   scope: check<BreakerScope>((v) => v === 'client' || v === 'model', "'client' or 'model'").optional(),
 });
 
@@ -373,15 +396,24 @@ export function resolveRetry(options: ResilientClaudeOptions, retries: number): 
 
 /** Applies breaker defaults. */
 export function resolveBreaker(options: ResilientClaudeOptions): ResolvedBreakerOptions {
-  const b = options.circuitBreaker || undefined;
+  const b = options.circuitBreaker || {};
   const d = DEFAULTS.circuitBreaker;
-  return {
+  const resolved: ResolvedBreakerOptions = {
     enabled: options.circuitBreaker !== false,
-    errorThresholdPercentage: b?.errorThresholdPercentage ?? d.errorThresholdPercentage,
-    volumeThreshold: b?.volumeThreshold ?? d.volumeThreshold,
-    rollingWindowMs: b?.rollingWindowMs ?? d.rollingWindowMs,
-    resetTimeoutMs: b?.resetTimeoutMs ?? d.resetTimeoutMs,
+    failureRatio: b.failureRatio ?? d.failureRatio,
+    sampleSize: b.sampleSize ?? d.sampleSize,
+    minimumAttempts: b.minimumAttempts ?? Math.min(d.minimumAttempts, b.sampleSize ?? d.sampleSize),
+    sampleWindowMs: b.sampleWindowMs ?? d.sampleWindowMs,
+    probeAfterMs: b.probeAfterMs ?? d.probeAfterMs,
+    maxProbeAfterMs: Math.max(b.maxProbeAfterMs ?? d.maxProbeAfterMs, b.probeAfterMs ?? d.probeAfterMs),
+    whenOpen: b.whenOpen ?? d.whenOpen,
+    maxWaitMs: b.maxWaitMs ?? d.maxWaitMs,
+    maxWaiting: b.maxWaiting ?? d.maxWaiting,
     // With model fallback, an overloaded model must not close the door on the others.
-    scope: options.fallbackModels?.length ? 'model' : (b?.scope ?? d.scope),
+    scope: options.fallbackModels?.length ? 'model' : (b.scope ?? d.scope),
   };
+  if (resolved.minimumAttempts > resolved.sampleSize) {
+    throw new ConfigError('circuitBreaker.minimumAttempts', `at most sampleSize (${resolved.sampleSize})`, `got ${resolved.minimumAttempts}`);
+  }
+  return resolved;
 }

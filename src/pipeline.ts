@@ -72,11 +72,12 @@ export interface Pipeline {
  *
  * **Per HTTP request** — innermost, so they see exactly what is sent, fallback hops included:
  *
- * keys → rateLimit → breaker → attempt
+ * keys → breaker → rateLimit → attempt
  *
  * - keys first: the key chosen for the attempt decides the rate-limit scope (when keys do not share
  *   limits), and a refused key (401/403) is swapped for another within the same attempt;
- * - rateLimit before breaker: the breaker decides at the moment of sending, after any wait;
+ * - breaker before rateLimit: a call held until the breaker's probe says the service is back must not sit
+ *   on rate-limit capacity meanwhile, and a call refused by an open breaker never takes any;
  * - attempt closest to the wire: each attempt's own timeout, and the raw stream of every attempt.
  */
 export function buildPipeline(parts: PipelineParts): Pipeline {
@@ -115,8 +116,8 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
     ...(keys
       ? [createKeysLayer(keys, { log: parts.log, onKeyQuarantined: (event) => parts.events.emit('keyQuarantined', event) })]
       : []),
-    ...(rateLimit ? [rateLimit.middleware] : []),
     ...(parts.breakers ? [createBreakerLayer(parts.breakers, breakerScopeOf(parts.breakerConfig))] : []),
+    ...(rateLimit ? [rateLimit.middleware] : []),
     createAttemptLayer(parts.retry.firstContentTimeoutMs),
   ];
   return { call, request };

@@ -79,7 +79,7 @@ describe('cost-aware routing', () => {
 
 describe('model fallback on overload', () => {
   it('a model overloaded after its retries hands the call to the next model, priced as that model', async () => {
-    const client = env.client({ maxRetries: 1, fallbackModels: [HAIKU], circuitBreaker: { volumeThreshold: 50 } });
+    const client = env.client({ maxRetries: 1, fallbackModels: [HAIKU], circuitBreaker: { sampleSize: 50, minimumAttempts: 50 } });
     env.server.inject(faults.overloaded(), { match: (r) => r.model === OPUS });
     const records: CallRecord[] = [];
     client.on('callComplete', (r) => records.push(r));
@@ -95,7 +95,7 @@ describe('model fallback on overload', () => {
     const client = env.client({
       retry: false,
       fallbackModels: [HAIKU],
-      circuitBreaker: { volumeThreshold: 3, resetTimeoutMs: 60_000 },
+      circuitBreaker: { minimumAttempts: 3, failureRatio: 0.5, probeAfterMs: 60_000, whenOpen: 'fail' },
     });
     env.server.inject(faults.overloaded(), { match: (r) => r.model === OPUS });
     for (let i = 0; i < 4; i++) await client.messages.create(complex);

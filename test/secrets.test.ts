@@ -43,7 +43,7 @@ describe('secrets never leak', () => {
       logLevel: 'debug',
       retry: { baseDelayMs: 1, maxDelayMs: 2 },
       timeout: 200,
-      circuitBreaker: { volumeThreshold: 3, resetTimeoutMs: 50 },
+      circuitBreaker: { minimumAttempts: 3, failureRatio: 0.5, probeAfterMs: 50, whenOpen: 'fail' },
     });
     const captured: unknown[] = [];
     for (const event of ['retry', 'breakerStateChange', 'callComplete'] as (keyof ResilientClaudeEvents)[]) {

@@ -1,10 +1,10 @@
-import { callState, type StreamResult } from '../call-state';
+import { callState } from '../call-state';
 import { AttemptTimeoutError } from '../classify';
 import type { Middleware } from '../sdk-types';
-import { tapSseResponse } from '../stream/stream-tap';
+import { tapSseResponse, type TappedStream } from '../stream/stream-tap';
 
-/** Outcome of each guarded streaming attempt, by the `Response` the guard returned (for inner layers). */
-export const attemptStreamResults = new WeakMap<Response, Promise<StreamResult>>();
+/** Each tapped streaming attempt, by the `Response` the attempt layer returned (for the layers around it). */
+export const attemptStreams = new WeakMap<Response, TappedStream>();
 
 function isSse(response: Response): boolean {
   return (response.headers.get('content-type') ?? '').includes('text/event-stream');
@@ -64,7 +64,7 @@ export function createAttemptLayer(firstContentTimeoutMs: number): Middleware {
       delivered: state.delivered,
       onCommit: () => state.contentCommitted(),
     });
-    attemptStreamResults.set(tapped.response, tapped.result);
+    attemptStreams.set(tapped.response, tapped);
     state.lastAttemptStream = tapped.result;
     return tapped.response;
   };

@@ -19,6 +19,7 @@ export function createFallbackLayer(fallbackModels: readonly string[], deps: { l
     for (let i = 0; ; i++) {
       const last = i === chain.length - 1;
       let response: Response;
+      state.breakerFailFast = !last;
       try {
         response = await next(attemptRequest);
       } catch (error) {

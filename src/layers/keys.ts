@@ -3,7 +3,7 @@ import type { KeyPool } from '../keys/key-pool';
 import type { KeyQuarantinedEvent } from '../keys/types';
 import type { LogSink } from '../logging';
 import type { APIRequest, Middleware } from '../sdk-types';
-import { attemptStreamResults } from './attempt';
+import { attemptStreams } from './attempt';
 
 /** Dependencies of the keys layer. */
 export interface KeysLayerDeps {
@@ -150,7 +150,7 @@ export function createKeysLayer(pool: KeyPool, deps: KeysLayerDeps = {}): Middle
 
       const streamDone =
         state.stream && response.ok
-          ? (attemptStreamResults.get(response) ?? (isSse(response) ? state.lastAttemptStream : undefined))
+          ? (attemptStreams.get(response)?.result ?? (isSse(response) ? state.lastAttemptStream : undefined))
           : undefined;
       if (streamDone) void streamDone.then(release, release);
       else release();

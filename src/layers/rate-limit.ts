@@ -4,7 +4,7 @@ import type { LogSink } from '../logging';
 import { estimateInputTokens, type Demand, type Permit, type RateLimiter } from '../ratelimit';
 import type { Middleware } from '../sdk-types';
 import type { CompletionHook } from './observe';
-import { attemptStreamResults } from './attempt';
+import { attemptStreams } from './attempt';
 
 /** The `rateLimit` option (object form). */
 export interface RateLimitOptions {
@@ -152,7 +152,7 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): { middleware: Mi
       return response;
     }
 
-    const streamed = attemptStreamResults.get(response);
+    const streamed = attemptStreams.get(response)?.result;
     if (streamed) {
       // The server reserved output at the start and the headers say so: learn now, settle at the end.
       limiter.observe(scope, response.headers, response.status, permit);

@@ -25,9 +25,14 @@ export class PreContentFailure extends Error {
   }
 }
 
-/** A tapped stream: the response to hand on, and its outcome once read to the end. */
+/** What the start of a stream said: content arrived, it failed before content, or the reader left first. */
+export type FirstContent = 'content' | PreContentFailure | 'cancelled';
+
+/** A tapped stream: the response to hand on, its first content (or failure), and its outcome at the end. */
 export interface TappedStream {
   readonly response: Response;
+  /** Settles at the first content, at a failure before it, or when the reader cancels before it. */
+  readonly firstContent: Promise<FirstContent>;
   readonly result: Promise<StreamResult>;
 }
 
@@ -108,9 +113,14 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
   const result = new Promise<StreamResult>((resolve) => {
     settle = resolve;
   });
+  let started!: (first: FirstContent) => void;
+  const firstContent = new Promise<FirstContent>((resolve) => {
+    started = resolve;
+  });
   let settled = false;
   const finish = (extra: Partial<StreamResult>) => {
     if (watchdog) clearTimeout(watchdog);
+    started((extra.preContent as PreContentFailure | undefined) ?? (committed ? 'content' : 'cancelled'));
     if (settled) return;
     settled = true;
     const totals: UsageTotals | undefined = sawUsage
@@ -141,6 +151,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
     if (committed) return;
     committed = true;
     if (watchdog) clearTimeout(watchdog);
+    started('content');
     options.onCommit?.();
   };
 
@@ -293,6 +304,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
 
   return {
     response: new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }),
+    firstContent,
     result,
   };
 }

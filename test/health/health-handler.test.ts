@@ -228,7 +228,7 @@ describe('health handler with a real client', () => {
   it('an outage opens the breaker: /health/ready turns 503 with the reason, /health shows the open breaker', async () => {
     const env = await startServer();
     closers.push(env.close);
-    const client = env.client({ retry: false, circuitBreaker: { volumeThreshold: 3, resetTimeoutMs: 60_000 } });
+    const client = env.client({ retry: false, circuitBreaker: { minimumAttempts: 3, failureRatio: 0.5, probeAfterMs: 60_000, whenOpen: 'fail' } });
     const metrics = new ClientMetrics();
     client.on('callComplete', (r) => metrics.onCallComplete(r));
     client.on('breakerStateChange', (e) => metrics.onBreakerStateChange(e));

@@ -503,7 +503,7 @@ describe('redaction', () => {
       logger,
       logLevel: 'debug',
       redis: `redis://127.0.0.1:${port}`, // unreachable: redisError events, local fallback
-      circuitBreaker: { volumeThreshold: 3, resetTimeoutMs: 300 },
+      circuitBreaker: { minimumAttempts: 3, failureRatio: 0.5, probeAfterMs: 300, whenOpen: 'fail' },
       cost: { budget: { limitUsd: 0.05, warnAt: 0.1, window: 'day' } },
     });
 

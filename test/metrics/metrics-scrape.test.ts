@@ -42,7 +42,7 @@ const model = params.model;
 describe('metrics over a real scrape, consistent with the fake server', () => {
   it('after 529s, a reset and a 400: attempts, retries, tokens, statuses and outcomes add up', async () => {
     // The breaker stays closed (volume threshold above the run), so every attempt reaches the server.
-    const client = env.client({ circuitBreaker: { volumeThreshold: 100 } });
+    const client = env.client({ circuitBreaker: { sampleSize: 100, minimumAttempts: 100 } });
     const metrics = new ClientMetrics();
     wire(client, metrics);
     const retries: RetryEvent[] = [];
@@ -116,7 +116,7 @@ describe('metrics over a real scrape, consistent with the fake server', () => {
   });
 
   it('an outage opens the breaker: state, transition and locally refused calls are visible', async () => {
-    const client = env.client({ retry: false, circuitBreaker: { volumeThreshold: 3, resetTimeoutMs: 60_000 } });
+    const client = env.client({ retry: false, circuitBreaker: { minimumAttempts: 3, failureRatio: 0.5, probeAfterMs: 60_000, whenOpen: 'fail' } });
     const metrics = new ClientMetrics();
     wire(client, metrics);
     env.server.outage(faults.overloaded());

@@ -220,7 +220,7 @@ beforeAll(async () => {
     logLevel: 'debug',
     logger: pino({ level: 'debug' }, scanner.destination()),
     retry: { baseDelayMs: 10, maxDelayMs: 80 },
-    circuitBreaker: { volumeThreshold: 20, errorThresholdPercentage: 50, rollingWindowMs: 1_000, resetTimeoutMs: 250, scope: 'model' },
+    circuitBreaker: { failureRatio: 0.5, minimumAttempts: 20, sampleWindowMs: 1_000, probeAfterMs: 250, maxProbeAfterMs: 250, whenOpen: 'fail', scope: 'model' },
     rateLimit: { ...CLIENT_LIMITS, maxQueue: 2_000 },
     cost: { budget: { limitUsd: GLOBAL_USD, perUser: PER_USER_USD, window: 'day' } },
     sanitize: { maxInputChars: 4_000 },
