@@ -79,9 +79,27 @@ async function limiterRows(): Promise<string[][]> {
   ];
 }
 
+/** Construction, side by side: median µs per `new` over rounds of 500 (after a warm-up). */
+function construction(): string[][] {
+  const time = (make: () => unknown): number => {
+    for (let i = 0; i < 300; i++) make();
+    const rounds: number[] = [];
+    for (let r = 0; r < 9; r++) {
+      const started = performance.now();
+      for (let i = 0; i < 500; i++) make();
+      rounds.push(((performance.now() - started) / 500) * 1000);
+    }
+    return median(rounds);
+  };
+  const raw = time(() => new Anthropic({ apiKey: 'bench-key' }));
+  const ours = time(() => new ResilientClaude({ apiKey: 'bench-key' }));
+  return [['construction, `new` (median of 9 × 500)', us(raw), us(ours), `${(ours / raw).toFixed(2)}× (goal ≤ max(4×, 300 µs))`]];
+}
+
 async function main(): Promise<void> {
   console.log(`\nresilient-claude benchmark — Node ${process.version}, ${process.platform}/${process.arch}\n`);
   const rows: string[][] = [['measure', 'raw SDK', 'ResilientClaude', 'ratio']];
+  rows.push(...construction());
   rows.push(...(await overhead()));
   rows.push(...(await limiterRows()));
 

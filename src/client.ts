@@ -1,61 +1,33 @@
 import Anthropic, { type APIPromise } from '@anthropic-ai/sdk';
 import type { AbstractPage, PagePromise } from '@anthropic-ai/sdk/core/pagination';
-import { BreakerRegistry } from './breaker/breaker-registry';
-import { callState, RETRY_BUDGET } from './call-state';
-import { ConfigError } from './errors/config-error';
-import { EventHub, type BreakerStateChangeEvent, type CallRecord, type ResilientClaudeEventName, type ResilientClaudeListener } from './events';
-import { Redis } from 'ioredis';
 import type { Registry, RegistryContentType } from 'prom-client';
-import { CostTracker, disabledCostsView, type CostsView } from './costs';
-import { ClientMetrics, type BudgetInput } from './metrics';
-import { KeyPool, type ApiKeyInput } from './keys';
-import { createSpanEnrichmentHook } from './telemetry';
-import { resolveApiKeyLazily } from './security';
-import { RateLimiter, RedisBucketStore } from './ratelimit';
-import type { RateLimitOptions } from './layers/rate-limit';
-import type { EventHub as Hub } from './events';
-import type { LogSink } from './logging';
-import { resolveLogging, type ResolvedLogging } from './logging';
-import { resolveBreaker, resolveRetry, validateOptions, type ResilientClaudeOptions } from './options';
-import { guardMessageEntryPoints } from './sanitize/entry-guard';
-import { buildPipeline, type PipelineParts } from './pipeline';
-import { composeLayers, createLayerContext } from './outer-chain';
-import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
-import type { HealthProbeOptions, HealthSnapshot, ProbeState } from './health';
 import { callOptions, validateCallOptions } from './call-options';
+import { callState, RETRY_BUDGET } from './call-state';
+import { disabledCostsView, type CostsView } from './costs';
+import { ConfigError } from './errors/config-error';
+import type { ResilientClaudeEventName, ResilientClaudeListener } from './events';
+import type { HealthProbeOptions, HealthSnapshot } from './health';
+import type { KeyPool } from './keys';
+import { resolveLogging, type LogSink } from './logging';
+import { resolveRetry, validateOptions, type ResilientClaudeOptions } from './options';
+import { composeLayers, createLayerContext } from './outer-chain';
+import { buildPipeline } from './pipeline';
+import { ClientRuntime, type HealthFacts } from './runtime/client-runtime';
+import { fallbackApiKey } from './runtime/credentials';
+import { guardMessageEntryPoints } from './sanitize/entry-guard';
+import { checkSdk, SUPPORTED_SDK_RANGE } from './sdk/seams';
+import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
+import { createSpanEnrichmentHook } from './telemetry';
 
 /** Longest delay one timer can hold: the SDK's timer for attempts whose timeout the attempt layer enforces. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Marks the options `withOptions()` hands to a child: the parent's shared state and what was overridden. */
+/** Marks the options `withOptions()` hands to a child: the parent's runtime and what was overridden. */
 const INHERIT = Symbol.for('resilient-claude.inherit');
 
 interface Inheritance {
-  readonly shared: SharedState;
+  readonly runtime: ClientRuntime;
   readonly overrides: Partial<ResilientClaudeOptions>;
-}
-
-/**
- * State shared between a client and its `withOptions()` children: breakers, cost ledger and budgets,
- * listeners, logger, health facts. Layers are rebuilt per client from its options; state is not, unless
- * the child overrides the option that owns it.
- */
-interface SharedState {
-  readonly logging: ResolvedLogging;
-  readonly events: EventHub;
-  readonly breakers: BreakerRegistry | undefined;
-  readonly costs: CostTracker | undefined;
-  readonly limiter: RateLimiter | undefined;
-  readonly metrics: ClientMetrics | undefined;
-  readonly keys: KeyPool | undefined;
-  /** The Redis connection the client opened from a URL (closed by `close()`), if any. */
-  readonly ownedRedis: Redis | undefined;
-  readonly health: {
-    lastError: { errorClass: string; at: number; status?: number } | undefined;
-    inFlight: number;
-    probe: ProbeState | undefined;
-    probeTimer: ReturnType<typeof setInterval> | undefined;
-  };
 }
 
 type RequestOptionsInput = Parameters<Anthropic['request']>[0];
@@ -63,10 +35,6 @@ type PageOptionsInput = Parameters<Anthropic['requestAPIList']>[1];
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown })?.then === 'function';
-}
-
-function overridden(inheritance: Inheritance | undefined, ...keys: (keyof ResilientClaudeOptions)[]): boolean {
-  return inheritance === undefined || keys.some((key) => key in inheritance.overrides);
 }
 
 /**
@@ -83,117 +51,42 @@ function overridden(inheritance: Inheritance | undefined, ...keys: (keyof Resili
  *   middleware, which keeps seeing every attempt as the SDK documents): breaker → streamGuard.
  */
 export class ResilientClaude extends Anthropic {
-  readonly #shared: SharedState;
+  readonly #runtime: ClientRuntime;
   readonly #callLayers: readonly Middleware[];
   readonly #requestLayers: readonly Middleware[];
   readonly #apiKeyIsFunction: boolean;
 
-  /** What the calls of this client (and its clones) cost; see `CostsView`. Always empty with `cost: false`. */
-  readonly costs: CostsView;
-
-  /** The API key pool (`apiKeys`): `snapshot()`, `restore(alias)`, `quarantine(alias)`. Undefined without one. */
-  readonly keys: KeyPool | undefined;
-
-  /** The prom-client registry holding the client's metrics. Undefined with `metrics: false`. */
-  readonly metrics: Registry<RegistryContentType> | undefined;
-
   constructor(options: ResilientClaudeOptions = {}) {
     const inheritance = (options as Record<symbol, unknown>)[INHERIT] as Inheritance | undefined;
+    const sdk = checkSdk();
     validateOptions(options);
     const retries = reconcileRetries(options, inheritance === undefined);
     // The SDK's logLevel is known only after super(); the sink reads it late, per record.
     const level = { current: (): string => 'warn' };
-    const logging = overridden(inheritance, 'logger')
-      ? resolveLogging(options.logger, () => level.current())
-      : inheritance!.shared.logging;
+    const logging =
+      inheritance && !('logger' in inheritance.overrides) && !('logBodies' in inheritance.overrides)
+        ? inheritance.runtime.logging
+        : resolveLogging(options.logger, () => level.current(), options.logBodies === true);
 
     // The SDK sees every option it knows, unchanged, plus internal keys withOptions() relies on.
     const sdkOptions: Record<string | symbol, unknown> = { ...options };
     if (logging.sdkLogger) sdkOptions.logger = logging.sdkLogger;
     else delete sdkOptions.logger;
     if (options.maxRetries === undefined && retries !== undefined) sdkOptions.maxRetries = retries;
-    // With a key pool, the keys layer sets each attempt's key; the SDK still needs a credential to build
-    // requests, so it gets the first key unless the caller gave one.
-    const firstPooledKey = firstKey(options.apiKeys);
-    if (firstPooledKey !== undefined && options.apiKey == null && options.authToken == null && !inheritance) {
-      sdkOptions.apiKey = firstPooledKey;
-    } else if (!inheritance && options.keyStore !== false && !hasCredential(options)) {
-      const stored = storedKey(options.keyStore || {});
-      if (stored) sdkOptions.apiKey = stored;
-    }
+    const apiKey = fallbackApiKey(options, inheritance !== undefined);
+    if (apiKey !== undefined) sdkOptions.apiKey = apiKey;
     super(sdkOptions as ClientOptions);
     level.current = () => this.logLevel ?? 'warn';
     this.#apiKeyIsFunction = typeof options.apiKey === 'function';
 
-    const parent = inheritance?.shared;
-    const events =
-      parent?.events ??
-      new EventHub((event, error) =>
-        logging.sink.log('error', { event, error: error instanceof Error ? error.message : String(error) }, 'event listener threw'),
-      );
-    const sink = logging.sink;
-    // One Redis connection for everything shared (buckets, budgets, ledger).
-    const newRedis = overridden(inheritance, 'redis');
-    const ownedRedis = newRedis
-      ? typeof options.redis === 'string'
-        ? connectRedis(options.redis, sink)
-        : undefined
-      : parent!.ownedRedis;
-    const redis = ownedRedis ?? (typeof options.redis === 'string' ? undefined : options.redis);
-    const breakerConfig = resolveBreaker(options);
-    const breakers = overridden(inheritance, 'circuitBreaker')
-      ? breakerConfig.enabled
-        ? new BreakerRegistry(breakerConfig, (event) => this.#onBreakerChange(event))
-        : undefined
-      : parent!.breakers;
-    const costs = overridden(inheritance, 'cost', 'redis')
-      ? options.cost === false
-        ? undefined
-        : new CostTracker(options.cost ?? {}, {
-            events,
-            log: sink,
-            ...(redis ? { redis } : {}),
-            ...(options.redisPrefix ? { redisPrefix: options.redisPrefix } : {}),
-            ...(options.onRedisError ? { onRedisError: options.onRedisError } : {}),
-          })
-      : parent!.costs;
+    if (!sdk.supported) warnUntestedSdkOnce(sdk.version, logging.sink);
+    const runtime = new ClientRuntime(logging, options, inheritance?.runtime, inheritance?.overrides);
+    this.#runtime = runtime;
+    const { costs, breakers } = runtime;
     const rateLimit = options.rateLimit ?? 'auto';
-    const rateLimitOptions = rateLimit === 'auto' || rateLimit === false ? {} : rateLimit;
-    const limiter = overridden(inheritance, 'rateLimit', 'redis')
-      ? rateLimit === false
-        ? undefined
-        : createLimiter(rateLimitOptions, { events, log: sink, redis, prefix: options.redisPrefix, onRedisError: options.onRedisError })
-      : parent!.limiter;
-    const metrics = overridden(inheritance, 'metrics')
-      ? options.metrics === false
-        ? undefined
-        : new ClientMetrics(options.metrics ?? {})
-      : parent!.metrics;
-    const keys = overridden(inheritance, 'apiKeys', 'keyStrategy', 'sharedLimits', 'quarantineMs')
-      ? options.apiKeys
-        ? new KeyPool({ ...options, apiKeys: options.apiKeys })
-        : undefined
-      : parent!.keys;
-    const health = parent?.health ?? { lastError: undefined, inFlight: 0, probe: undefined, probeTimer: undefined };
-    this.#shared = { logging, events, breakers, costs, limiter, metrics, keys, ownedRedis, health };
-    this.keys = keys;
-    this.costs = costs?.view() ?? disabledCostsView();
-    this.metrics = metrics?.registry;
-    if (metrics && (!parent || metrics !== parent.metrics)) {
-      events.on('callComplete', (record) => metrics.onCallComplete(record));
-      events.on('retry', (event) => metrics.onRetry(event));
-      events.on('breakerStateChange', (event) => metrics.onBreakerStateChange(event));
-      metrics.setCollectors({
-        activeRequests: () => health.inFlight,
-        ...(breakers ? { breakers: () => breakers.snapshot() } : {}),
-        ...(limiter ? { rateLimit: () => limiter.snapshot() } : {}),
-        ...(costs?.budget ? { budget: () => budgetInput(costs) } : {}),
-      });
-    }
-
-    const parts: PipelineParts = {
-      events,
-      log: sink,
+    const pipeline = buildPipeline({
+      events: runtime.events,
+      log: logging.sink,
       retry: resolveRetry(options, this.maxRetries),
       deadline: options.deadline,
       sanitize: options.sanitize === false ? false : (options.sanitize ?? {}),
@@ -201,37 +94,49 @@ export class ResilientClaude extends Anthropic {
       fallbackModels: options.fallbackModels ?? [],
       costs,
       breakers,
-      breakerConfig,
-      limiter,
-      keys,
-      rateLimit: rateLimitOptions,
+      breakerConfig: runtime.breakerConfig,
+      limiter: runtime.limiter,
+      keys: runtime.keys,
+      rateLimit: rateLimit === 'auto' || rateLimit === false ? {} : rateLimit,
       // The span hook reads what the cost hook wrote: it comes after it.
       hooks: [...(costs ? [costs.hook] : []), createSpanEnrichmentHook({ breakerState: (scope) => breakers?.snapshot()[scope]?.state })],
-      onStart: () => {
-        health.inFlight++;
-      },
-      onRecord: (record) => this.#onRecord(record),
+      onStart: () => runtime.onCallStart(),
+      onRecord: (record) => runtime.onRecord(record),
       statusError: (status, body, headers) => this.makeStatusError(status, body as object, undefined, headers),
-    };
-    const pipeline = buildPipeline(parts);
+    });
     this.#callLayers = pipeline.call;
     this.#requestLayers = pipeline.request;
-    if (options.healthProbe && !health.probeTimer) this.#startProbe(options.healthProbe);
-    if (parts.sanitize && parts.sanitize.validate !== false) {
+    if (options.healthProbe && !runtime.health.probeTimer) startHealthProbe(this, runtime.health, options.healthProbe);
+    if (options.sanitize !== false && options.sanitize?.validate !== false) {
       guardMessageEntryPoints(this.messages);
       guardMessageEntryPoints(this.beta.messages);
     }
   }
 
+  /** What the calls of this client (and its clones) cost; see `CostsView`. Always empty with `cost: false`. */
+  get costs(): CostsView {
+    return this.#runtime.costs?.view() ?? disabledCostsView();
+  }
+
+  /** The API key pool (`apiKeys`): `snapshot()`, `restore(alias)`, `quarantine(alias)`. Undefined without one. */
+  get keys(): KeyPool | undefined {
+    return this.#runtime.keys;
+  }
+
+  /** The prom-client registry holding the client's metrics. Undefined with `metrics: false`. */
+  get metrics(): Registry<RegistryContentType> | undefined {
+    return this.#runtime.metrics?.registry;
+  }
+
   /** Subscribes to a client event (`retry`, `breakerStateChange`, `callComplete`, …). */
   on<E extends ResilientClaudeEventName>(event: E, listener: ResilientClaudeListener<E>): this {
-    this.#shared.events.on(event, listener);
+    this.#runtime.events.on(event, listener);
     return this;
   }
 
   /** Removes a listener added with {@link on}. */
   off<E extends ResilientClaudeEventName>(event: E, listener: ResilientClaudeListener<E>): this {
-    this.#shared.events.off(event, listener);
+    this.#runtime.events.off(event, listener);
     return this;
   }
 
@@ -240,43 +145,38 @@ export class ResilientClaude extends Anthropic {
    * calls in flight, the last error, and readiness with reasons (every breaker open, budget exhausted).
    */
   health(): HealthSnapshot {
-    const shared = this.#shared;
-    const breakers = shared.breakers?.snapshot() ?? {};
-    const budget = shared.costs?.budget?.state();
+    const runtime = this.#runtime;
+    const breakers = runtime.breakers?.snapshot() ?? {};
+    const budget = runtime.costs?.budget?.state();
     const reasons: string[] = [];
-    if (shared.breakers?.allOpen()) reasons.push('every circuit breaker is open');
-    if (budget && (budget.remainingUsd <= 0 || shared.costs?.exhausted())) {
+    if (runtime.breakers?.allOpen()) reasons.push('every circuit breaker is open');
+    if (budget && (budget.remainingUsd <= 0 || runtime.costs?.exhausted())) {
       reasons.push('the budget is exhausted until the window resets');
     }
-    if (shared.keys && shared.keys.usableCount() === 0) reasons.push('every API key is quarantined');
-    const probe = shared.health.probe;
+    if (runtime.keys && runtime.keys.usableCount() === 0) reasons.push('every API key is quarantined');
+    const probe = runtime.health.probe;
     if (probe && !probe.ok) reasons.push(`the health probe failed (${probe.errorClass ?? 'error'})`);
-    const lastError = shared.health.lastError;
+    const lastError = runtime.health.lastError;
     return {
       ready: reasons.length === 0,
       reasons,
-      inFlight: shared.health.inFlight,
+      inFlight: runtime.health.inFlight,
       breakers,
-      rateLimit: shared.limiter?.snapshot() ?? {},
+      rateLimit: runtime.limiter?.snapshot() ?? {},
       ...(budget ? { budget } : {}),
-      ...(shared.keys ? { keys: shared.keys.snapshot() } : {}),
+      ...(runtime.keys ? { keys: runtime.keys.snapshot() } : {}),
       ...(probe ? { probe } : {}),
       ...(lastError ? { lastError: { ...lastError } } : {}),
     };
   }
 
   /**
-   * Releases what the client holds: breaker timers, Redis connections it opened. Call at shutdown (or at
-   * the end of a test). Clones share these with their parent: close the parent, once.
+   * Releases everything the client holds at once: calls waiting on an open breaker, the health probe's
+   * timer, Redis connections it opened. Optional: a client dropped without it leaves no timer running
+   * and does not keep the process alive. Clones share these with their parent: close the parent, once.
    */
   async close(): Promise<void> {
-    const shared = this.#shared;
-    if (shared.health.probeTimer) clearInterval(shared.health.probeTimer);
-    shared.health.probeTimer = undefined;
-    shared.breakers?.shutdown();
-    await Promise.all([shared.costs?.close(), shared.limiter?.close()]);
-    shared.metrics?.unregister();
-    if (shared.ownedRedis) await shared.ownedRedis.quit().catch(() => shared.ownedRedis?.disconnect());
+    await this.#runtime.close();
   }
 
   /**
@@ -287,7 +187,7 @@ export class ResilientClaude extends Anthropic {
     const overrides: Partial<ResilientClaudeOptions> = { ...options };
     const retry = overrides.retry;
     if (retry && retry.retries !== undefined && overrides.maxRetries === undefined) overrides.maxRetries = retry.retries;
-    const inheritance: Inheritance = { shared: this.#shared, overrides };
+    const inheritance: Inheritance = { runtime: this.#runtime, overrides };
     return super.withOptions({ ...overrides, [INHERIT]: inheritance } as Partial<ClientOptions>);
   }
 
@@ -385,49 +285,6 @@ export class ResilientClaude extends Anthropic {
     return staticKey ? 0 : 1;
   }
 
-  /** Probes with `countTokens` (free) on an interval; the timer does not keep the process alive. */
-  #startProbe(options: HealthProbeOptions): void {
-    const health = this.#shared.health;
-    const model = options.model ?? 'claude-haiku-4-5';
-    const probe = async () => {
-      const started = performance.now();
-      try {
-        await this.messages.countTokens(
-          { model, messages: [{ role: 'user', content: 'health probe' }] },
-          callOptions({ tags: ['health-probe'] }, { maxRetries: 0 }),
-        );
-        health.probe = { ok: true, at: Date.now(), latencyMs: Math.round(performance.now() - started) };
-      } catch (error) {
-        health.probe = {
-          ok: false,
-          at: Date.now(),
-          latencyMs: Math.round(performance.now() - started),
-          errorClass: error instanceof Error ? error.name : 'Error',
-        };
-      }
-    };
-    health.probeTimer = setInterval(() => void probe(), options.intervalMs ?? 30_000);
-    health.probeTimer.unref?.();
-    void probe();
-  }
-
-  #onBreakerChange(event: BreakerStateChangeEvent): void {
-    const sink = this.#shared.logging.sink;
-    const message = `circuit breaker ${event.scope}: ${event.from} -> ${event.to}`;
-    sink.log(event.to === 'closed' ? 'info' : 'warn', { ...event }, message);
-    this.#shared.events.emit('breakerStateChange', event);
-  }
-
-  #onRecord(record: CallRecord): void {
-    this.#shared.health.inFlight = Math.max(0, this.#shared.health.inFlight - 1);
-    if (!record.ok && record.errorClass) {
-      this.#shared.health.lastError = {
-        errorClass: record.errorClass,
-        at: Date.now(),
-        ...(record.status !== undefined ? { status: record.status } : {}),
-      };
-    }
-  }
 }
 
 /**
@@ -443,105 +300,45 @@ function reconcileRetries(options: ResilientClaudeOptions, fresh: boolean): numb
   return options.maxRetries ?? fromRetry;
 }
 
-/** Opens the client's own Redis connection from a URL (fails fast rather than queueing while down). */
-function connectRedis(url: string, log: LogSink): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
-  // Without a listener ioredis prints every connection error to stderr itself. The stores report outages
-  // (events, health); here one line per outage is enough.
-  let down = false;
-  redis.on('error', (error: Error) => {
-    if (down) return;
-    down = true;
-    log.log('warn', { error: error.message }, 'Redis connection error');
-  });
-  redis.on('ready', () => {
-    down = false;
-  });
-  return redis;
-}
+let warnedUntestedSdk = false;
 
-/** Builds the rate limiter from the `rateLimit` option. */
-function createLimiter(
-  options: RateLimitOptions,
-  deps: { events: Hub; log: LogSink; redis: Redis | undefined; prefix: string | undefined; onRedisError: 'local' | 'fail' | undefined },
-): RateLimiter {
-  const { events, log } = deps;
-  const explicit = options.rpm !== undefined || options.itpm !== undefined || options.otpm !== undefined;
-  return new RateLimiter({
-    mode: explicit ? 'explicit' : 'auto',
-    limits: {
-      ...(options.rpm !== undefined ? { rpm: options.rpm } : {}),
-      ...(options.itpm !== undefined ? { itpm: options.itpm } : {}),
-      ...(options.otpm !== undefined ? { otpm: options.otpm } : {}),
-    },
-    ...(options.maxConcurrent !== undefined ? { maxConcurrent: options.maxConcurrent } : {}),
-    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
-    ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
-    ...(options.startupConcurrency !== undefined ? { startupConcurrency: options.startupConcurrency } : {}),
-    ...(deps.redis ? { store: new RedisBucketStore(deps.redis, { keyPrefix: `${deps.prefix ?? 'rc:'}rl:` }) } : {}),
-    onRedisError: deps.onRedisError ?? 'local',
-    onEvent: (event) => {
-      switch (event.type) {
-        case 'rateLimited':
-          log.log('debug', { ...event }, 'waiting for rate-limit capacity');
-          events.emit('rateLimited', { scope: event.scope, dimension: event.dimension, waitMs: event.waitMs });
-          return;
-        case 'paused':
-          log.log('warn', { scope: event.scope, untilMs: event.untilMs }, 'rate limit reached: scope paused until retry-after');
-          return;
-        case 'limitsLearned':
-          log.log('debug', { scope: event.scope, limits: event.limits }, 'rate limits learned from response headers');
-          return;
-        case 'redisError':
-          log.log('warn', { component: 'rateLimit', error: event.message }, 'Redis unreachable: rate limits fall back to this process');
-          events.emit('redisError', { component: 'rateLimit', message: event.message });
-          return;
-        case 'redisRecovered':
-          log.log('info', { component: 'rateLimit' }, 'Redis answers again: rate limits are shared again');
-          events.emit('redisRecovered', { component: 'rateLimit' });
-          return;
-      }
-    },
-  });
-}
-
-/** The budget figures the metrics need. */
-function budgetInput(costs: CostTracker): BudgetInput | undefined {
-  const state = costs.budget?.state();
-  return state ? { remainingUsd: state.remainingUsd, limitUsd: state.limitUsd } : undefined;
-}
-
-const CREDENTIAL_OPTIONS = ['apiKey', 'authToken', 'credentials', 'config', 'profile'] as const;
-const CREDENTIAL_ENV = [
-  'ANTHROPIC_API_KEY',
-  'ANTHROPIC_AUTH_TOKEN',
-  'ANTHROPIC_PROFILE',
-  'ANTHROPIC_IDENTITY_TOKEN',
-  'ANTHROPIC_IDENTITY_TOKEN_FILE',
-] as const;
-
-/** Whether the caller or the environment supplies a credential the SDK will use (ours must not interfere). */
-function hasCredential(options: ResilientClaudeOptions): boolean {
-  const given = options as Record<string, unknown>;
-  return CREDENTIAL_OPTIONS.some((name) => name in given) || CREDENTIAL_ENV.some((name) => !!process.env[name]);
+/** An SDK outside the tested range has every seam (or `checkSdk` would have thrown): say so, once. */
+function warnUntestedSdkOnce(version: string, log: LogSink): void {
+  if (warnedUntestedSdk) return;
+  warnedUntestedSdk = true;
+  log.log('warn', { sdkVersion: version, supported: SUPPORTED_SDK_RANGE }, `@anthropic-ai/sdk ${version} is outside the tested range ${SUPPORTED_SDK_RANGE}`);
 }
 
 /**
- * The key from the OS keyring or the encrypted key file, if either holds one: the key itself, or (for a
- * passphrase-protected file) an async function the SDK calls per request, which decrypts once.
+ * Probes with `countTokens` (free) on an interval. The timer holds the client only weakly: it neither
+ * keeps the process alive nor a discarded client in memory (it stops once the client is collected).
  */
-function storedKey(store: { keyFile?: string | false; keyring?: boolean }): string | (() => Promise<string>) | undefined {
-  const found = resolveApiKeyLazily({
-    ...(store.keyFile !== undefined ? { keyFile: store.keyFile } : {}),
-    ...(store.keyring === false ? { keyring: false } : {}),
-  });
-  if (!found || (found.source !== 'keyring' && found.source !== 'file')) return undefined;
-  return found.key ?? found.getKey;
-}
-
-/** The text of the first pooled key, if any. */
-function firstKey(keys: readonly ApiKeyInput[] | undefined): string | undefined {
-  const first = keys?.[0];
-  if (first === undefined) return undefined;
-  return typeof first === 'string' ? first : first.key;
+function startHealthProbe(client: ResilientClaude, health: HealthFacts, options: HealthProbeOptions): void {
+  const model = options.model ?? 'claude-haiku-4-5';
+  const target = new WeakRef(client);
+  const probe = async (current: ResilientClaude) => {
+    const started = performance.now();
+    try {
+      await current.messages.countTokens(
+        { model, messages: [{ role: 'user', content: 'health probe' }] },
+        callOptions({ tags: ['health-probe'] }, { maxRetries: 0 }),
+      );
+      health.probe = { ok: true, at: Date.now(), latencyMs: Math.round(performance.now() - started) };
+    } catch (error) {
+      health.probe = {
+        ok: false,
+        at: Date.now(),
+        latencyMs: Math.round(performance.now() - started),
+        errorClass: error instanceof Error ? error.name : 'Error',
+      };
+    }
+  };
+  const timer = setInterval(() => {
+    const current = target.deref();
+    if (current) void probe(current);
+    else clearInterval(timer);
+  }, options.intervalMs ?? 30_000);
+  timer.unref?.();
+  health.probeTimer = timer;
+  void probe(client);
 }

@@ -87,9 +87,12 @@ function costsView(ledger: CostLedger, budget: () => BudgetGate | undefined): Co
   };
 }
 
-/** `client.costs` with `cost: false`: an always-empty ledger and no budget. */
+let disabledView: CostsView | undefined;
+
+/** `client.costs` with `cost: false`: an always-empty ledger and no budget (one for every such client). */
 export function disabledCostsView(): CostsView {
-  return costsView(new CostLedger({ minuteBuckets: 1, hourBuckets: 1, dayBuckets: 1 }), () => undefined);
+  disabledView ??= costsView(new CostLedger({ minuteBuckets: 1, hourBuckets: 1, dayBuckets: 1 }), () => undefined);
+  return disabledView;
 }
 
 function toQuery(query: CostQuery | undefined): SummaryQuery | undefined {
@@ -135,7 +138,8 @@ export interface CostTrackerDeps {
  * released when the call fails.
  */
 export class CostTracker {
-  readonly table: PriceTable;
+  #table: PriceTable | undefined;
+  readonly #tableOptions: ConstructorParameters<typeof PriceTable>[0];
   readonly ledger: CostLedger;
   readonly budget: BudgetGate | undefined;
   readonly store: RedisCostStore | undefined;
@@ -145,7 +149,7 @@ export class CostTracker {
   constructor(options: CostOptions, deps: CostTrackerDeps) {
     this.#deps = deps;
     const { events, log } = deps;
-    this.table = new PriceTable({
+    this.#tableOptions = {
       prices: options.prices ?? [],
       onUnknownModel: (info: UnknownModelInfo) => {
         // A new model of a known line deserves a warning (add its prices); an id with no recognisable line
@@ -153,7 +157,10 @@ export class CostTracker {
         log.log(info.line !== undefined ? 'warn' : 'info', { ...info }, 'unknown model priced by fallback');
         events.emit('unknownModel', info);
       },
-    });
+    };
+    // Custom rows are checked now (a wrong one is a ConfigError at construction); the table itself is
+    // built when the first call is priced.
+    if (options.prices?.length) this.#table = new PriceTable(this.#tableOptions);
     this.store = deps.redis
       ? new RedisCostStore({
           redis: deps.redis,
@@ -173,6 +180,12 @@ export class CostTracker {
       };
       this.budget = this.store ? new SharedBudgetManager(budgetOptions, this.store) : new BudgetManager(budgetOptions);
     }
+  }
+
+  /** The price table (built-in rows plus `cost.prices`). */
+  get table(): PriceTable {
+    this.#table ??= new PriceTable(this.#tableOptions);
+    return this.#table;
   }
 
   /**
@@ -289,9 +302,12 @@ export class CostTracker {
     }
   }
 
-  /** The `client.costs` view. */
+  #view: CostsView | undefined;
+
+  /** The `client.costs` view (one per tracker). */
   view(): CostsView {
-    return costsView(this.ledger, () => this.budget);
+    this.#view ??= costsView(this.ledger, () => this.budget);
+    return this.#view;
   }
 
   async close(): Promise<void> {

@@ -70,6 +70,8 @@ export { maskKey, resolveApiKey, resolveApiKeySync, type ResolvedApiKey } from '
 // Errors: ours all extend ResilientClaudeError (StreamInterruptedError extends the SDK's APIConnectionError).
 export { ResilientClaudeError } from './errors/resilient-claude-error';
 export { ConfigError } from './errors/config-error';
+export { SdkCompatibilityError } from './errors/sdk-compatibility-error';
+export { SUPPORTED_SDK_RANGE } from './sdk/seams';
 export { CircuitOpenError } from './errors/circuit-open-error';
 export { DeadlineExceededError } from './errors/deadline-exceeded-error';
 export { InputRejectedError } from './errors/input-rejected-error';

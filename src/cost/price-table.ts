@@ -305,6 +305,14 @@ function deriveFallbackRow(base: CompiledPriceRow, requested: string): CompiledP
  * Among a model's rows, the one with the latest `effectiveFrom` at or before the call time applies; a
  * time before the first row uses the first row.
  */
+let builtinRows: readonly CompiledPriceRow[] | undefined;
+
+/** The built-in rows, compiled once per process (every client's table starts from them). */
+function compiledBuiltinRows(): readonly CompiledPriceRow[] {
+  builtinRows ??= BUILTIN_PRICE_ROWS.map((row, i) => compilePriceRow(row, `builtin[${i}]`, false));
+  return builtinRows;
+}
+
 export class PriceTable {
   /** Web search price per request, femto-dollars. */
   readonly webSearchFemto: Femto;
@@ -324,7 +332,7 @@ export class PriceTable {
     const user = options.prices ?? [];
     if (!Array.isArray(user)) throw new ConfigError('cost.prices', 'an array of price rows');
     const userRows = user.map((row, i) => compilePriceRow(row, `cost.prices[${i}]`, true));
-    const builtin = BUILTIN_PRICE_ROWS.map((row, i) => compilePriceRow(row, `builtin[${i}]`, false));
+    const builtin = compiledBuiltinRows();
     const replaced = new Set(userRows.map((r) => r.model));
 
     for (const row of [...builtin.filter((r) => !replaced.has(r.model)), ...userRows]) {

@@ -5,7 +5,8 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { ResilientClaude } from '../../src';
+import pino from 'pino';
+import { ResilientClaude, type ResilientClaudeOptions } from '../../src';
 import { apiError, isolateEnv, json, MESSAGE, PARAMS, recordingLogger, rejectionOf, sse } from './helpers';
 
 isolateEnv();
@@ -181,5 +182,53 @@ describe('console output with the default options', () => {
     await client.messages.create({ ...PARAMS, model: 'claude-opus-4-5' });
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0]![0])).toMatch(/The model 'claude-opus-4-5' is deprecated/);
+  });
+});
+
+describe("the SDK's debug lines never carry prompts or completions", () => {
+  const PROMPT = 'my secret plan for the quarterly numbers';
+  const ANSWER = 'a completion nobody should find in the logs';
+  const params = { ...PARAMS, messages: [{ role: 'user' as const, content: PROMPT }] };
+  const fetch = async () => json({ ...MESSAGE, content: [{ type: 'text', text: ANSWER }] }, { headers: { 'request-id': 'req_debug' } });
+
+  /** Every line a pino logger at debug wrote for one call at `logLevel: 'debug'`. */
+  async function pinoLines(extra: Partial<ResilientClaudeOptions> = {}): Promise<string> {
+    let out = '';
+    const destination = { write: (line: string) => void (out += line) };
+    const client = new ResilientClaude({ apiKey: 'sk-test', logLevel: 'debug', logger: pino({ level: 'debug' }, destination), fetch, ...extra });
+    await client.messages.create(params);
+    await client.messages.create(params).withResponse();
+    return out;
+  }
+
+  test('through our pino logger: method, URL, status, request id and timings stay; bodies go', async () => {
+    const out = await pinoLines();
+    expect(out).toContain('sending request');
+    expect(out).toContain('"method":"post"');
+    expect(out).toContain('/v1/messages');
+    expect(out).toContain('"status":200');
+    expect(out).toContain('req_debug');
+    expect(out).toContain('durationMs');
+    expect(out).not.toContain(PROMPT);
+    expect(out).not.toContain(ANSWER);
+    expect(out).not.toContain('sk-test');
+  });
+
+  test('through an SDK-style logger (console-like) too', async () => {
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({ apiKey: 'sk-test', logLevel: 'debug', logger, fetch });
+    await client.messages.create(params);
+    const text = JSON.stringify(lines);
+    expect(lines.some(([level]) => level === 'debug')).toBe(true);
+    expect(text).toContain('/v1/messages');
+    expect(text).not.toContain(PROMPT);
+    expect(text).not.toContain(ANSWER);
+  });
+
+  test('logBodies: true keeps them (an explicit opt-in)', async () => {
+    const out = await pinoLines({ logBodies: true });
+    expect(out).toContain(PROMPT);
+    expect(out).toContain(ANSWER);
+    expect(out).not.toContain('sk-test');
   });
 });
