@@ -1,4 +1,6 @@
-import { InputRejectedError } from './errors/input-rejected-error';
+import { z } from 'zod';
+import { ConfigError } from './errors/config-error';
+import { validateSection } from './options';
 import type { FinalRequestOptions, RequestOptions } from './sdk-types';
 
 /**
@@ -38,33 +40,39 @@ export const CALL_OPTIONS_KEY = 'resilient';
  * augmentation cannot resolve under `moduleResolution: node16 | bundler`.
  */
 export function callOptions(settings: ResilientCallOptions, base?: RequestOptions): RequestOptions {
+  if (typeof settings !== 'object' || settings === null) {
+    throw new ConfigError(CALL_OPTIONS_KEY, 'an object of per-call settings', `got ${settings === null ? 'null' : typeof settings}`);
+  }
+  validateCallOptions(settings);
   return { ...base, [CALL_OPTIONS_KEY]: settings } as RequestOptions;
 }
 
 const EMPTY: ResilientCallOptions = Object.freeze({});
 
-/** Refuses malformed per-call settings with `InputRejectedError` naming the field, before anything is sent. */
-export function validateCallOptions(settings: ResilientCallOptions): void {
-  const bad = (field: string, expected: string) => {
-    throw new InputRejectedError(`${CALL_OPTIONS_KEY}.${field}`, 'invalid', `expected ${expected}`);
-  };
+const isPositiveTimer = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 2 ** 31 - 1;
+const callOptionsSchema = z.strictObject({
+  priority: z.custom<number>((v) => typeof v === 'number' && Number.isFinite(v), { error: 'a finite number (higher goes first)' }).optional(),
+  tags: z
+    .custom<string[]>((v) => Array.isArray(v) && v.every((t) => typeof t === 'string' && t.length > 0), { error: 'an array of non-empty strings' })
+    .optional(),
+  deadline: z.custom<number>(isPositiveTimer, { error: 'a positive number of milliseconds' }).optional(),
+  estimatedOutputTokens: z
+    .custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0, { error: 'a non-negative integer' })
+    .optional(),
+  user: z.custom<string>((v) => typeof v === 'string' && v.length > 0, { error: 'a non-empty string' }).optional(),
+});
+
+/**
+ * Refuses malformed per-call settings with `ConfigError` naming the field (`resilient.priority`, …) or the
+ * misspelled key. `callOptions()` runs it at once; the client runs it again for settings passed by hand.
+ */
+export function validateCallOptions(settings: unknown): void {
   if (settings === EMPTY) return;
-  const { priority, tags, deadline, estimatedOutputTokens, user } = settings;
-  if (priority !== undefined && (typeof priority !== 'number' || !Number.isFinite(priority))) bad('priority', 'a finite number');
-  if (tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0))) {
-    bad('tags', 'an array of non-empty strings');
-  }
-  if (deadline !== undefined && (typeof deadline !== 'number' || !(deadline > 0) || deadline > 2 ** 31 - 1)) {
-    bad('deadline', 'a positive number of milliseconds');
-  }
-  if (estimatedOutputTokens !== undefined && (!Number.isInteger(estimatedOutputTokens) || estimatedOutputTokens < 0)) {
-    bad('estimatedOutputTokens', 'a non-negative integer');
-  }
-  if (user !== undefined && (typeof user !== 'string' || user.length === 0)) bad('user', 'a non-empty string');
+  validateSection(CALL_OPTIONS_KEY, settings, callOptionsSchema, 'an object of per-call settings');
 }
 
 /** Reads the per-call settings from the options the SDK hands to middleware. */
 export function readCallOptions(options: FinalRequestOptions): ResilientCallOptions {
   const value = (options as unknown as Record<string, unknown>)[CALL_OPTIONS_KEY];
-  return typeof value === 'object' && value !== null ? (value as ResilientCallOptions) : EMPTY;
+  return value === undefined ? EMPTY : (value as ResilientCallOptions);
 }

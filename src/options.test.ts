@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { callOptions } from './call-options';
 import { ResilientClaude } from './client';
 import { ConfigError } from './errors/config-error';
 
@@ -22,11 +23,19 @@ describe('option validation', () => {
     ['retry.maxRetryAfterMs', { retry: { maxRetryAfterMs: -1 } }, 'retry.maxRetryAfterMs'],
     ['retry.jitter', { retry: { jitter: 'yes' } }, 'retry.jitter'],
     ['retry unknown key', { retry: { retires: 3 } }, 'retry.retires'],
+    ['retry unknown key, not near any', { retry: { backoffStyle: 3 } }, 'retry.backoffStyle'],
     ['retry not an object', { retry: 3 }, 'retry'],
-    ['circuitBreaker.errorThresholdPercentage', { circuitBreaker: { errorThresholdPercentage: 0 } }, 'circuitBreaker.errorThresholdPercentage'],
-    ['circuitBreaker.volumeThreshold', { circuitBreaker: { volumeThreshold: -1 } }, 'circuitBreaker.volumeThreshold'],
-    ['circuitBreaker.resetTimeoutMs', { circuitBreaker: { resetTimeoutMs: 0 } }, 'circuitBreaker.resetTimeoutMs'],
+    ['circuitBreaker.failureRatio', { circuitBreaker: { failureRatio: 1.5 } }, 'circuitBreaker.failureRatio'],
+    ['circuitBreaker.minimumAttempts', { circuitBreaker: { minimumAttempts: 0 } }, 'circuitBreaker.minimumAttempts'],
+    ['circuitBreaker.minimumAttempts above sampleSize', { circuitBreaker: { minimumAttempts: 30 } }, 'circuitBreaker.minimumAttempts'],
+    ['circuitBreaker.probeAfterMs', { circuitBreaker: { probeAfterMs: 0 } }, 'circuitBreaker.probeAfterMs'],
+    ['circuitBreaker.whenOpen', { circuitBreaker: { whenOpen: 'retry' } }, 'circuitBreaker.whenOpen'],
+    ['circuitBreaker.maxWaitMs', { circuitBreaker: { maxWaitMs: -1 } }, 'circuitBreaker.maxWaitMs'],
     ['circuitBreaker.scope', { circuitBreaker: { scope: 'region' } }, 'circuitBreaker.scope'],
+    ['maxRetries', { maxRetries: -1 }, 'maxRetries'],
+    ['maxRetries (not an integer)', { maxRetries: 1.5 }, 'maxRetries'],
+    ['logger.level', { logger: { level: 'verbose' } }, 'logger.level'],
+    ['logBodies', { logBodies: 'yes' }, 'logBodies'],
     ['deadline', { deadline: 0 }, 'deadline'],
     ['logger', { logger: 'loud' }, 'logger'],
   ])('rejects a wrong %s with ConfigError naming it', (_name, options, option) => {
@@ -36,9 +45,37 @@ describe('option validation', () => {
     expect(error.expected.length).toBeGreaterThan(0);
   });
 
-  it('leaves maxRetries to the SDK, which rejects a bad value with its own error', () => {
-    expect(() => new ResilientClaude({ ...base, maxRetries: -1 })).toThrow(/maxRetries must be/);
-    expect(() => new ResilientClaude({ ...base, maxRetries: 1.5 })).toThrow(/maxRetries must be/);
+  it.each([
+    ['ratelimit', 'rateLimit'],
+    ['circuitbreaker', 'circuitBreaker'],
+    ['maxretries', 'maxRetries'],
+    ['costs', 'cost'],
+    ['rateLimt', 'rateLimit'],
+    ['retyr', 'retry'],
+    ['METRICS', 'metrics'],
+    ['fallbackModel', 'fallbackModels'],
+  ])('a top-level %s (case or one edit away from an option) is refused: did you mean %s?', (key, meant) => {
+    const error = configErrorOf(() => new ResilientClaude({ ...base, [key]: false } as never));
+    expect(error.option).toBe(key);
+    expect(error.suggestion).toBe(meant);
+    expect(error.message).toBe(`Unknown option \`${key}\`: did you mean \`${meant}\`?`);
+  });
+
+  it('other unknown top-level keys pass through to the SDK (new SDK versions add options)', () => {
+    expect(() => new ResilientClaude({ ...base, somethingNew: 1, logLevel: 'info', timeout: 5_000 } as never)).not.toThrow();
+  });
+
+  it('a misspelled key inside a section gets the same hint; the old breaker names point to the new ones', () => {
+    expect(configErrorOf(() => new ResilientClaude({ ...base, retry: { retires: 3 } as never })).suggestion).toBe('retry.retries');
+    expect(configErrorOf(() => new ResilientClaude({ ...base, circuitBreaker: { resetTimeoutMs: 5 } as never })).suggestion).toBe(
+      'circuitBreaker.probeAfterMs',
+    );
+  });
+
+  it('a withOptions() child is validated the same way', () => {
+    const client = new ResilientClaude(base);
+    expect(configErrorOf(() => client.withOptions({ maxRetries: -1 })).option).toBe('maxRetries');
+    expect(configErrorOf(() => client.withOptions({ ratelimit: false } as never)).suggestion).toBe('rateLimit');
   });
 
   it.each([
@@ -75,5 +112,49 @@ describe('option validation', () => {
 
   it('accepts false for every layer', () => {
     expect(() => new ResilientClaude({ ...base, retry: false, circuitBreaker: false, logger: false })).not.toThrow();
+  });
+});
+
+describe('callOptions() validation: at the call of callOptions(), not when the request is made', () => {
+  it.each([
+    ['priority', { priority: 'high' }],
+    ['deadline', { deadline: -1 }],
+    ['deadline', { deadline: 0 }],
+    ['tags', { tags: 'x' }],
+    ['tags', { tags: [''] }],
+    ['estimatedOutputTokens', { estimatedOutputTokens: 1.5 }],
+    ['user', { user: 42 }],
+  ])('a wrong %s throws ConfigError naming resilient.%s', (field, settings) => {
+    const error = configErrorOf(() => callOptions(settings as never));
+    expect(error.option).toBe(`resilient.${field}`);
+  });
+
+  it('a misspelled key gets a hint; an unknown one is refused', () => {
+    expect(configErrorOf(() => callOptions({ prority: 1 } as never)).suggestion).toBe('resilient.priority');
+    expect(configErrorOf(() => callOptions({ colour: 'red' } as never)).option).toBe('resilient.colour');
+  });
+
+  it('good settings are merged with the other request options', () => {
+    expect(callOptions({ priority: 2, tags: ['a'], deadline: 5_000 }, { timeout: 1_000 })).toEqual({
+      timeout: 1_000,
+      resilient: { priority: 2, tags: ['a'], deadline: 5_000 },
+    });
+  });
+
+  it('settings passed by hand are checked before anything is sent, and the call rejects (it never throws)', async () => {
+    let fetched = 0;
+    const client = new ResilientClaude({
+      ...base,
+      fetch: async () => {
+        fetched++;
+        return new Response('{}');
+      },
+    });
+    const pending = client.messages.create(
+      { model: 'claude-sonnet-4-6', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] },
+      { resilient: { priority: 'high' } } as never,
+    );
+    await expect(pending).rejects.toBeInstanceOf(ConfigError);
+    expect(fetched).toBe(0);
   });
 });

@@ -99,6 +99,12 @@ export interface ResilientClaudeOptions extends Omit<ClientOptions, 'logger'>, A
    */
   logger?: LoggerOption;
   /**
+   * Keep request and response bodies (prompts, completions) in the SDK's own debug lines. Default false:
+   * at `logLevel: 'debug'` those lines keep method, URL, status, headers (credentials masked) and timings,
+   * and lose the bodies, whatever the logger.
+   */
+  logBodies?: boolean;
+  /**
    * Input checks before anything is sent: local validation of the fields the library relies on, NUL
    * bytes stripped, prompt-injection heuristics flagged, oversize input refused. Default on; `false` off.
    */
@@ -271,6 +277,14 @@ const keyStoreSchema = z.strictObject({
   keyring: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
 });
 
+/** Breaker options of 0.1 (opossum's names) and what replaced them in 0.2. */
+const RENAMED_BREAKER_OPTIONS: Readonly<Record<string, string>> = {
+  errorThresholdPercentage: 'failureRatio',
+  volumeThreshold: 'minimumAttempts',
+  rollingWindowMs: 'sampleWindowMs',
+  resetTimeoutMs: 'probeAfterMs',
+};
+
 const positiveInteger = check<number>((v) => isNonNegativeInteger(v) && (v as number) > 0, 'a positive integer');
 const breakerSchema = z.strictObject({
   failureRatio: check<number>((v) => typeof v === 'number' && v > 0 && v <= 1, 'a ratio in (0, 1]').optional(),
@@ -295,18 +309,33 @@ function describeIssue(issue: z.core.$ZodIssue): { path: string; expected: strin
 }
 
 /** Validates one option section that may be `false`, `undefined` or an object of the given schema. */
-function validateSection(name: string, value: unknown, schema: z.ZodType): void {
+export function validateSection(
+  name: string,
+  value: unknown,
+  schema: z.ZodObject,
+  expected = 'an options object or false',
+  renamed: Readonly<Record<string, string>> = {},
+): void {
   if (value === undefined || value === false) return;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigError(name, 'an options object or false', `got ${describeValue(value)}`);
+    throw new ConfigError(name, expected, `got ${describeValue(value)}`);
   }
   const result = schema.safeParse(value);
   if (!result.success) {
     const first = result.error.issues[0];
     if (first) {
-      const { path, expected } = describeIssue(first);
+      if (first.code === 'unrecognized_keys') {
+        const known = Object.keys(schema.shape);
+        for (const key of first.keys) {
+          const meant = first.path.length === 0 ? (renamed[key] ?? meantOption(key, known)) : undefined;
+          if (meant !== undefined) throw ConfigError.misspelled(`${name}.${key}`, `${name}.${meant}`);
+        }
+        const { path, expected: wanted } = describeIssue(first);
+        throw new ConfigError(`${name}.${path}`, wanted);
+      }
+      const { path, expected: wanted } = describeIssue(first);
       const option = path ? `${name}.${path}` : name;
-      throw new ConfigError(option, expected, `got ${describeValue(readPath(value, first.path))}`);
+      throw new ConfigError(option, wanted, `got ${describeValue(readPath(value, first.path))}`);
     }
   }
 }
@@ -326,17 +355,109 @@ function describeValue(value: unknown): string {
   if (typeof value === 'string') return `a string of length ${value.length}`;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'undefined') return String(value);
   if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/** Our top-level options (the SDK's own are passed through). */
+const OWN_OPTIONS = [
+  'maxRetries',
+  'retry',
+  'circuitBreaker',
+  'deadline',
+  'logger',
+  'logBodies',
+  'sanitize',
+  'cost',
+  'rateLimit',
+  'metrics',
+  'healthProbe',
+  'keyStore',
+  'route',
+  'fallbackModels',
+  'redis',
+  'redisPrefix',
+  'onRedisError',
+  'apiKeys',
+  'keyStrategy',
+  'sharedLimits',
+  'quarantineMs',
+] as const;
+
+/** The SDK's own top-level options: never mistaken for a typo of ours. */
+const SDK_OPTIONS = new Set([
+  'apiKey',
+  'authToken',
+  'credentials',
+  'config',
+  'profile',
+  'webhookKey',
+  'baseURL',
+  'timeout',
+  'fetchOptions',
+  'fetch',
+  'middleware',
+  'defaultHeaders',
+  'defaultQuery',
+  'dangerouslyAllowBrowser',
+  'openTelemetry',
+  'logLevel',
+  'logger',
+  'maxRetries',
+]);
+
+/** Edit distance (insertions, deletions, substitutions, adjacent transpositions), capped at 2. */
+function nearlyEqual(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    rows.push([i]);
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        rows[0]!.push(j);
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]!.push(d);
+    }
+  }
+  return rows[a.length]![b.length]! <= 1;
+}
+
+/**
+ * The option a key was probably meant to be: one of ours that it matches but for case, or within one
+ * edit. Unknown keys far from any of ours pass through to the SDK (new SDK versions add options).
+ */
+export function meantOption(key: string, names: readonly string[] = OWN_OPTIONS): string | undefined {
+  if (names.includes(key) || SDK_OPTIONS.has(key)) return undefined;
+  const lower = key.toLowerCase();
+  return names.find((name) => name.toLowerCase() === lower) ?? names.find((name) => nearlyEqual(lower, name.toLowerCase()));
+}
+
+const PINO_LEVEL_NAMES = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Throws `ConfigError` naming the first wrong option. SDK options are left to the SDK's own checks. */
 export function validateOptions(options: ResilientClaudeOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('options', 'an options object', `got ${describeValue(options)}`);
   }
-  // `maxRetries` is the SDK's own option: the SDK validates it (AnthropicError "maxRetries must be …").
+  for (const key of Object.keys(options)) {
+    const meant = meantOption(key);
+    if (meant !== undefined) throw ConfigError.misspelled(key, meant);
+  }
+  // The SDK checks it too, with a plainer error; ours names the option like every other.
+  if (options.maxRetries !== undefined && !isNonNegativeInteger(options.maxRetries)) {
+    throw new ConfigError('maxRetries', 'a non-negative integer', `got ${describeValue(options.maxRetries)}`);
+  }
   validateSection('retry', options.retry, retrySchema);
-  validateSection('circuitBreaker', options.circuitBreaker, breakerSchema);
+  validateSection('circuitBreaker', options.circuitBreaker, breakerSchema, undefined, RENAMED_BREAKER_OPTIONS);
+  if (options.circuitBreaker) {
+    const { minimumAttempts, sampleSize = DEFAULTS.circuitBreaker.sampleSize } = options.circuitBreaker;
+    if (minimumAttempts !== undefined && minimumAttempts > sampleSize) {
+      throw new ConfigError('circuitBreaker.minimumAttempts', `at most sampleSize (${sampleSize})`, `got ${minimumAttempts}`);
+    }
+  }
   if (options.deadline !== undefined && !isPositiveDuration(options.deadline)) {
     throw new ConfigError('deadline', `a number of milliseconds in (0, ${MAX_TIMER_MS}]`, `got ${describeValue(options.deadline)}`);
   }
@@ -374,6 +495,16 @@ export function validateOptions(options: ResilientClaudeOptions): void {
   if (logger !== undefined && logger !== false && (typeof logger !== 'object' || logger === null)) {
     throw new ConfigError('logger', 'a pino logger, pino options, an SDK logger or false', `got ${describeValue(logger)}`);
   }
+  const level = (logger as { level?: unknown; customLevels?: Record<string, unknown>; child?: unknown } | undefined)?.level;
+  if (level !== undefined && typeof (logger as { child?: unknown }).child !== 'function') {
+    const custom = Object.keys((logger as { customLevels?: Record<string, unknown> }).customLevels ?? {});
+    if (typeof level !== 'string' || !(PINO_LEVEL_NAMES.has(level) || custom.includes(level))) {
+      throw new ConfigError('logger.level', `a pino level (${[...PINO_LEVEL_NAMES, ...custom].join(', ')})`, `got ${describeValue(level)}`);
+    }
+  }
+  if (options.logBodies !== undefined && typeof options.logBodies !== 'boolean') {
+    throw new ConfigError('logBodies', 'a boolean', `got ${describeValue(options.logBodies)}`);
+  }
 }
 
 /** Applies retry defaults. `maxRetries` and `retry.retries` are the same setting; see the client. */
@@ -398,7 +529,7 @@ export function resolveRetry(options: ResilientClaudeOptions, retries: number): 
 export function resolveBreaker(options: ResilientClaudeOptions): ResolvedBreakerOptions {
   const b = options.circuitBreaker || {};
   const d = DEFAULTS.circuitBreaker;
-  const resolved: ResolvedBreakerOptions = {
+  return {
     enabled: options.circuitBreaker !== false,
     failureRatio: b.failureRatio ?? d.failureRatio,
     sampleSize: b.sampleSize ?? d.sampleSize,
@@ -412,8 +543,4 @@ export function resolveBreaker(options: ResilientClaudeOptions): ResolvedBreaker
     // With model fallback, an overloaded model must not close the door on the others.
     scope: options.fallbackModels?.length ? 'model' : (b.scope ?? d.scope),
   };
-  if (resolved.minimumAttempts > resolved.sampleSize) {
-    throw new ConfigError('circuitBreaker.minimumAttempts', `at most sampleSize (${resolved.sampleSize})`, `got ${resolved.minimumAttempts}`);
-  }
-  return resolved;
 }

@@ -36,7 +36,6 @@ describe('validateMessageParams: malformed calls', () => {
     ['max_tokens a string', { ...base(), max_tokens: '1024' }, 'max_tokens'],
     ['messages missing', { ...base(), messages: undefined }, 'messages'],
     ['messages a string', { ...base(), messages: 'hi' }, 'messages'],
-    ['messages empty', { ...base(), messages: [] }, 'messages'],
     ['message null', { ...base(), messages: [{ role: 'user', content: 'a' }, null] }, 'messages[1]'],
     ['message a string', { ...base(), messages: ['hi'] }, 'messages[0]'],
     ['role missing', { ...base(), messages: [{ content: 'a' }] }, 'messages[0].role'],

@@ -40,7 +40,6 @@ function checkModel(model: unknown): void {
 
 function checkMessages(messages: unknown): void {
   if (!Array.isArray(messages)) throw invalid('messages', `expected an array of messages, got ${describe(messages)}`);
-  if (messages.length === 0) throw invalid('messages', 'expected at least one message');
   for (let i = 0; i < messages.length; i++) {
     const message: unknown = messages[i];
     const at = `messages[${i}]`;
