@@ -23,8 +23,10 @@ export interface RateLimiterOptions {
    * `'auto'`: learn capacities and rates from response headers; before a scope's first headers only
    * `startupConcurrency` calls may be in flight and dimensions without a ceiling are not accounted
    * (a configured ceiling is a known bound, so it is enforced from the start). If the responses never
-   * carry `anthropic-ratelimit-*` headers (e.g. a proxy strips them) the scope stays in that startup
-   * window: use `'explicit'` there.
+   * carry `anthropic-ratelimit-*` headers (e.g. a proxy strips them), the startup cap is lifted after
+   * three successful responses without any (event `headersMissing`, one warning per process): from then
+   * on only `maxConcurrent`, configured ceilings and 429s (`retry-after`) bound the scope. Set
+   * `'explicit'` limits there to keep a client-side budget of requests and tokens.
    * `'explicit'`: start from `limits` at once (no startup window); headers still refine (and can only
    * lower) them, and fill in dimensions without a ceiling.
    */
@@ -42,7 +44,7 @@ export interface RateLimiterOptions {
    * process). Default `4`: the limits are unknown (a new organization may allow only 50 requests
    * and a few thousand output tokens per minute), so a cold start must not fire a burst that 429s
    * everyone; four calls give some parallelism, stay within any tier's burst capacity, and the first
-   * response's headers end the window.
+   * response's headers end the window (or, when responses carry none, the third successful one).
    */
   startupConcurrency?: number;
   /** Shared buckets (e.g. {@link RedisBucketStore}). Default: in-process buckets only. */

@@ -394,6 +394,28 @@ describe('header learning', () => {
     expect(s.dimensions.inputTokens.capacity).toBe(40_000);
   });
 
+  it("'auto' behind a proxy that strips the headers: after 3 header-less successes the start-up cap is lifted, once", async () => {
+    const events: RateLimitEvent[] = [];
+    const l = limiter({ mode: 'auto', startupConcurrency: 2 }, events);
+    const first = [l.acquire('s', req(10, 10)) as Permit, l.acquire('s', req(10, 10)) as Permit];
+    const waiting = track(l.acquire('s', req(10, 10)));
+    const bare = new Headers({ 'content-type': 'application/json' });
+    for (const permit of first) {
+      permit.settle({ kind: 'served', actual: { inputTokens: 10, outputTokens: 10 } });
+      l.observe('s', bare, 200, permit);
+    }
+    await Promise.resolve();
+    expect(waiting.state).toBe('resolved');
+    expect(snap(l).concurrencyLimit).toBe(2);
+    l.observe('s', bare, 429); // not a success: does not count
+    expect(snap(l).concurrencyLimit).toBe(2);
+    l.observe('s', bare, 200);
+    expect(snap(l)).toMatchObject({ learned: false, concurrencyLimit: Infinity });
+    for (let i = 0; i < 10; i++) l.acquire('s', req(10, 10));
+    l.observe('s', bare, 200);
+    expect(events.filter((e) => e.type === 'headersMissing')).toEqual([{ type: 'headersMissing', scope: 's', responses: 3 }]);
+  });
+
   it('takes capacity from -limit and never lets the level exceed -remaining', () => {
     const events: RateLimitEvent[] = [];
     const l = limiter({}, events);

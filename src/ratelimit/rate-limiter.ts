@@ -57,6 +57,12 @@ interface Block {
 
 const REJECTED = 'rejected' as const;
 
+/**
+ * In 'auto' mode, successful responses without any `anthropic-ratelimit-*` header after which the
+ * start-up concurrency cap is lifted: a proxy that strips them must not cage the client for good.
+ */
+export const HEADERLESS_RESPONSES = 3;
+
 function checkDemand(demand: Demand): void {
   if (typeof demand !== 'object' || demand === null) throw new TypeError('Rate-limit demand must be an object { requests, inputTokens, outputTokens }.');
   for (const key of DIMENSIONS) {
@@ -173,6 +179,9 @@ export class RateLimiter implements PermitOwner {
       }
       const { changed, syncs } = state.applyHeaders(parsed, unseen, now);
       if (changed) this.emit({ type: 'limitsLearned', scope, limits: state.knownLimits() });
+      if (!state.learned && status >= 200 && status < 300 && ++state.headerless === HEADERLESS_RESPONSES) {
+        this.emit({ type: 'headersMissing', scope, responses: state.headerless });
+      }
       if ((syncs[0] !== null || syncs[1] !== null || syncs[2] !== null) && this.storeMode(state) === 'store') {
         this.o.store?.sync(scope, syncs, this.seedOf(state, now)).catch((e: unknown) => this.storeFailed(e));
       }
@@ -308,7 +317,9 @@ export class RateLimiter implements PermitOwner {
   }
 
   private concurrencyLimit(state: ScopeState): number {
-    if (this.o.mode === 'auto' && !state.learned) return Math.min(this.o.maxConcurrent, this.o.startupConcurrency);
+    if (this.o.mode === 'auto' && !state.learned && state.headerless < HEADERLESS_RESPONSES) {
+      return Math.min(this.o.maxConcurrent, this.o.startupConcurrency);
+    }
     return this.o.maxConcurrent;
   }
 

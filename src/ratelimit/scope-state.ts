@@ -55,6 +55,8 @@ export class ScopeState {
   readonly inFlight = new Set<InFlightEntry>();
   /** Response headers have been seen. */
   learned = false;
+  /** Successful responses seen without any rate-limit header (while nothing was learned). */
+  headerless = 0;
   /** Epoch ms (local clock) until which nobody is admitted. */
   pausedUntil = 0;
   timer: ReturnType<typeof setTimeout> | undefined;

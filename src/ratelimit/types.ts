@@ -91,6 +91,8 @@ export type RateLimitEvent =
     }
   | { type: 'paused'; scope: string; untilMs: number }
   | { type: 'limitsLearned'; scope: string; limits: Partial<Record<Dimension, LearnedLimit>> }
+  /** 'auto' mode saw `responses` successful responses with no rate-limit header: the start-up cap is lifted. */
+  | { type: 'headersMissing'; scope: string; responses: number }
   | { type: 'redisError'; message: string }
   | { type: 'redisRecovered' };
 
@@ -114,7 +116,10 @@ export interface ScopeSnapshot {
   queueDepth: number;
   /** Permits admitted and not yet settled, in this process. */
   inFlight: number;
-  /** Current in-flight cap (`maxConcurrent`, or `startupConcurrency` before the first headers in 'auto'). */
+  /**
+   * Current in-flight cap: `maxConcurrent`, or in 'auto' mode `startupConcurrency` until the first
+   * headers — or until a few responses came without any (a proxy stripped them), when it is lifted.
+   */
   concurrencyLimit: number;
   /** Whether response headers have been seen for this scope. */
   learned: boolean;

@@ -147,6 +147,8 @@ export class ClientRuntime {
   }
 }
 
+let warnedHeadersMissing = false;
+
 /** Builds the rate limiter from the `rateLimit` option. */
 function createLimiter(
   options: RateLimitOptions,
@@ -177,6 +179,15 @@ function createLimiter(
           return;
         case 'paused':
           log.log('warn', { scope: event.scope, untilMs: event.untilMs }, 'rate limit reached: scope paused until retry-after');
+          return;
+        case 'headersMissing':
+          if (warnedHeadersMissing) return;
+          warnedHeadersMissing = true; // once per process: it is a fact about the deployment, not a client
+          log.log(
+            'warn',
+            { scope: event.scope, responses: event.responses },
+            "responses carry no anthropic-ratelimit-* headers (a proxy may strip them): 'auto' rate limiting lifts its start-up concurrency cap and only honours 429 retry-after; set rateLimit: { rpm, itpm, otpm } for client-side limits",
+          );
           return;
         case 'limitsLearned':
           log.log('debug', { scope: event.scope, limits: event.limits }, 'rate limits learned from response headers');

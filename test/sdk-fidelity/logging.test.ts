@@ -29,13 +29,19 @@ describe('with an SDK-style logger', () => {
 
   test('successful calls (JSON, stream, list) log nothing at the default level', async () => {
     const { logger, lines } = recordingLogger();
+    // The API's rate-limit headers, as on every real response (without them we warn once: see below).
+    const limits = {
+      'anthropic-ratelimit-requests-limit': '50',
+      'anthropic-ratelimit-requests-remaining': '49',
+      'anthropic-ratelimit-requests-reset': new Date(Date.now() + 1_200).toISOString(),
+    };
     const client = new ResilientClaude({
       apiKey: 'sk-test',
       logger,
       fetch: async (url, init) => {
         const body = typeof init?.body === 'string' ? JSON.parse(init.body) : {};
         if (String(url).includes('/batches')) return json({ data: [], has_more: false, first_id: null, last_id: null });
-        return body.stream ? sse() : json(MESSAGE);
+        return body.stream ? sse(undefined, undefined, limits) : json(MESSAGE, { headers: limits });
       },
     });
     await client.messages.create(PARAMS);
@@ -48,6 +54,17 @@ describe('with an SDK-style logger', () => {
     // Let any completion bookkeeping that runs after the stream's end settle too.
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(lines).toEqual([]);
+  });
+
+  test("responses without rate-limit headers (a proxy stripped them): one warn line, naming what 'auto' mode does then", async () => {
+    const { logger, lines } = recordingLogger();
+    const client = new ResilientClaude({ apiKey: 'sk-test', logger, fetch: async () => json(MESSAGE) });
+    for (let i = 0; i < 6; i++) await client.messages.create(PARAMS);
+    const second = new ResilientClaude({ apiKey: 'sk-test', logger, fetch: async () => json(MESSAGE) });
+    for (let i = 0; i < 6; i++) await second.messages.create(PARAMS);
+    const warnings = atLeastWarn(lines);
+    expect(warnings).toHaveLength(1);
+    expect(String(warnings[0]![1])).toMatch(/no anthropic-ratelimit-\* headers.*lifts its start-up concurrency cap/);
   });
 
   test('successful calls log nothing at warn or above even at logLevel debug', async () => {
