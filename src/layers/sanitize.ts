@@ -25,8 +25,16 @@ export interface SanitizeOptions {
   patterns?: readonly InjectionPattern[];
   /** Scan `assistant` turns too. Default false (they are usually the model's own output). */
   scanAssistant?: boolean;
-  /** Refuse (never truncate) input longer than this many characters. Default 10,000,000. */
+  /**
+   * Refuse (never truncate) text input longer than this many characters. Inline images and PDFs do not
+   * count (see `maxRequestBytes`). Default 10,000,000.
+   */
   maxInputChars?: number;
+  /**
+   * Refuse a Messages or count_tokens request whose encoded body is larger than this many bytes — the
+   * API's own limit, so the call fails at once instead of uploading it to get a 413. Default 32 MiB.
+   */
+  maxRequestBytes?: number;
   /** Refuse input estimated above this many tokens. Default: no limit (the API enforces the context window). */
   maxInputTokens?: number;
   /**
@@ -39,6 +47,16 @@ export interface SanitizeOptions {
 
 /** Default size limit: far above any context window; catches runaway input, not long prompts. */
 export const DEFAULT_MAX_INPUT_CHARS = 10_000_000;
+
+/** The Messages API's request size limit (32 MB). */
+export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+/** Whether a JSON body of `text` is larger than `limit` bytes (UTF-8), measured only when it might be. */
+function exceedsBytes(text: string, limit: number): number | undefined {
+  if (text.length * 3 <= limit) return undefined;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes > limit ? bytes : undefined;
+}
 
 type Endpoint = 'messages' | 'countTokens' | 'batches';
 
@@ -80,6 +98,18 @@ export function createSanitizeLayer(options: SanitizeOptions, deps: SanitizeLaye
   };
   if (engine.patterns === undefined) delete engine.patterns;
   const validate = options.validate ?? true;
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+
+  function checkRequestSize(body: unknown): void {
+    if (typeof body !== 'string') return;
+    const bytes = exceedsBytes(body, maxRequestBytes);
+    if (bytes === undefined) return;
+    throw new InputRejectedError(
+      'params',
+      'too_large',
+      `the request body is ${bytes} bytes, over maxRequestBytes ${maxRequestBytes} (the API's request size limit); it was not sent`,
+    );
+  }
 
   function report(state: CallState, findings: readonly SuspiciousFinding[]): void {
     if (findings.length === 0) return;
@@ -141,11 +171,13 @@ export function createSanitizeLayer(options: SanitizeOptions, deps: SanitizeLaye
     }
 
     if (!changed) {
+      if (endpoint !== 'batches') checkRequestSize(request.body);
       state.sanitizedBody = null;
       return next(request);
     }
     state.params = params;
     state.sanitizedBody = JSON.stringify(params);
+    if (endpoint !== 'batches') checkRequestSize(state.sanitizedBody);
     return next({ ...request, body: state.sanitizedBody });
   };
 }

@@ -28,10 +28,11 @@ describe('guardMessageEntryPoints', () => {
   });
 
   it.each([
-    ['messages missing', { model: 'm', max_tokens: 5 }, 'messages'],
-    ['messages a string', { ...good, messages: 'hi' }, 'messages'],
+    ['params missing', undefined, 'params'],
+    ['messages a number', { ...good, messages: 5 }, 'messages'],
+    ['messages a non-iterable object', { ...good, messages: { role: 'user' } }, 'messages'],
     ['a null message', { ...good, messages: [{ role: 'user', content: 'a' }, null] }, 'messages[1]'],
-  ])('%s: throws InputRejectedError naming %s, synchronously, without calling the SDK', (_name, params, field) => {
+  ])('%s (the SDK itself would throw a TypeError): throws InputRejectedError naming %s, synchronously', (_name, params, field) => {
     const resource = new FakeMessages();
     guardMessageEntryPoints(resource);
     for (const method of [() => resource.create(params), () => resource.stream(params)]) {
@@ -47,9 +48,19 @@ describe('guardMessageEntryPoints', () => {
     expect(resource.calls).toEqual([]);
   });
 
-  it('leaves what the SDK can read to the layer (an empty array, a bad role)', () => {
+  it('messages missing: stream() would throw in the SDK (so the guard does), create() would not', () => {
     const resource = new FakeMessages();
     guardMessageEntryPoints(resource);
+    const params = { model: 'm', max_tokens: 5 };
+    expect(() => resource.stream(params)).toThrow(InputRejectedError);
+    expect(resource.create(params)).toBe('created');
+  });
+
+  it('leaves what the SDK can read to the layer, which rejects the promise (a string, an empty array, a bad role)', () => {
+    const resource = new FakeMessages();
+    guardMessageEntryPoints(resource);
+    expect(resource.create({ ...good, messages: 'hello' })).toBe('created');
+    expect(resource.stream({ ...good, messages: 'hello' })).toBe('streamed');
     expect(resource.create({ ...good, messages: [] })).toBe('created');
     expect(resource.create({ ...good, messages: [{ role: 'bot', content: 'x' }] })).toBe('created');
     expect(resource.create('not an object')).toBe('created');

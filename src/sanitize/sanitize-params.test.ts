@@ -392,7 +392,7 @@ describe('sanitizeParams: size limits', () => {
     expect(sanitizeParams(nul, { maxInputChars: 2 }).params.messages[0]!.content).toBe('ab');
   });
 
-  it('counts base64 images and PDFs toward maxInputChars by their encoded length', () => {
+  it('does not count base64 images and PDFs toward maxInputChars (the request size limit bounds them)', () => {
     const data = 'A'.repeat(100);
     const withImage = {
       messages: [
@@ -407,8 +407,8 @@ describe('sanitizeParams: size limits', () => {
         },
       ],
     };
-    expect(sanitizeParams(withImage, { maxInputChars: 203 }).changed).toBe(false);
-    expect(rejection(() => sanitizeParams(withImage, { maxInputChars: 202 })).field).toBe('messages[0].content[2].source');
+    expect(sanitizeParams(withImage, { maxInputChars: 3 }).changed).toBe(false);
+    expect(rejection(() => sanitizeParams(withImage, { maxInputChars: 2 })).field).toBe('messages[0].content[0].text');
   });
 
   it('estimates tokens per part with the given estimator (images and URL images included)', () => {

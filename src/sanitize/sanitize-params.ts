@@ -57,9 +57,9 @@ export interface SanitizeParamsOptions {
   scanAssistant?: boolean;
   /**
    * Refuse the call (`InputRejectedError`, reason `'too_large'`) when the input is longer than this
-   * many characters. Counted: every scanned string (after NUL removal) plus the base64 length of
-   * inline images and PDFs. Not counted: tool definitions, tool_use inputs, thinking blocks, other
-   * fields. Default: no limit.
+   * many characters. Counted: every scanned string (after NUL removal). Not counted: inline images and
+   * PDFs (their size is bounded by the API's request limit instead), tool definitions, tool_use inputs,
+   * thinking blocks, other fields. Default: no limit.
    */
   maxInputChars?: number;
   /**
@@ -151,11 +151,13 @@ function visitText(w: Walk, text: string, path: string): string {
   return out;
 }
 
-/** Images and PDFs: counted toward the limits, never scanned or changed (see {@link sanitizeParams}). */
+/**
+ * Images and PDFs: counted toward the token estimate, never scanned or changed, and not toward
+ * `maxInputChars` — a 9 MB PDF is valid input, bounded by the API's request size (see {@link sanitizeParams}).
+ */
 function countBinary(w: Walk, kind: 'image' | 'pdf', source: unknown, path: string): void {
   const data = isDict(source) && source['type'] === 'base64' ? source['data'] : undefined;
   const base64Length = typeof data === 'string' ? data.length : 0;
-  addChars(w, base64Length, path);
   addTokens(w, { kind, base64Length }, path);
 }
 
@@ -236,7 +238,8 @@ function visitBlock(w: Walk, block: unknown, path: string): unknown {
  *
  * Images and base64 PDFs are not scanned as text: base64 cannot contain NUL, and running phrase
  * patterns over megabytes of encoded binary costs time and finds only noise. They do count toward
- * the size limits (their base64 length toward `maxInputChars`; an estimate toward `maxInputTokens`).
+ * the token estimate for `maxInputTokens`; their bytes count only toward the request size limit, which
+ * the sanitize layer checks on the encoded body.
  * `tool_use` inputs, `thinking` blocks (signed), tool definitions and other fields are left alone.
  *
  * The input is treated as untrusted JSON: malformed shapes are passed through, not rejected

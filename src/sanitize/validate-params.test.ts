@@ -116,7 +116,6 @@ describe('validateMessageParams: valid unusual calls pass untouched', () => {
         ],
       },
       { role: 'assistant', content: '' },
-      { role: 'system', content: 'A mid-conversation system message, as the SDK type allows.' },
     ],
   };
 
@@ -124,6 +123,18 @@ describe('validateMessageParams: valid unusual calls pass untouched', () => {
     const before = JSON.stringify(unusual);
     expect(() => validateMessageParams(unusual)).not.toThrow();
     expect(JSON.stringify(unusual)).toBe(before);
+  });
+
+  it("refuses role 'system' in messages (the API wants the top-level `system`), pointing there", () => {
+    const params = { ...unusual, messages: [...unusual.messages, { role: 'system', content: 'be brief' }] };
+    let error: unknown;
+    try {
+      validateMessageParams(params);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ field: `messages[${unusual.messages.length}].role`, reason: 'invalid' });
+    expect((error as Error).message).toContain('top-level `system`');
   });
 
   it('accepts them for countTokens too (no max_tokens needed)', () => {
