@@ -16,6 +16,8 @@ export interface StreamResult {
   readonly complete: boolean;
   /** Whole-message usage (message_start, then the final message_delta totals), when seen. */
   readonly usage?: UsageTotals;
+  /** The stream died before its final usage: `usage.outputTokens` is estimated from the deltas seen. */
+  readonly outputEstimated?: boolean;
   /** The response's model (from message_start). */
   readonly model?: string;
   /** The error that ended the stream early, if any (SSE `error` event, cut socket, early end). */

@@ -9,7 +9,7 @@ import type { ResilientClaudeEventName, ResilientClaudeListener } from './events
 import type { HealthProbeOptions, HealthSnapshot } from './health';
 import type { KeyPool } from './keys';
 import { resolveLogging, type LogSink } from './logging';
-import { resolveRetry, validateOptions, type ResilientClaudeOptions } from './options';
+import { DEFAULTS, resolveRetry, validateOptions, type ResilientClaudeOptions } from './options';
 import { composeLayers, createLayerContext } from './outer-chain';
 import { buildPipeline } from './pipeline';
 import { ClientRuntime, type HealthFacts } from './runtime/client-runtime';
@@ -89,6 +89,7 @@ export class ResilientClaude extends Anthropic {
       log: logging.sink,
       retry: resolveRetry(options, this.maxRetries),
       deadline: options.deadline,
+      streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
       sanitize: options.sanitize === false ? false : (options.sanitize ?? {}),
       route: options.route,
       fallbackModels: options.fallbackModels ?? [],

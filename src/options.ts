@@ -94,6 +94,14 @@ export interface ResilientClaudeOptions extends Omit<ClientOptions, 'logger'>, A
    */
   deadline?: number;
   /**
+   * Longest silence while a response body is read — no byte at all, SSE pings included — before the
+   * attempt is given up: before a stream's first content (or in a JSON body) it is retried like a
+   * timeout; after content it ends the stream with `StreamInterruptedError` (`kind: 'idle'`). The SDK's
+   * `timeout` only covers the wait for response headers, so without this a silent stream hangs forever.
+   * Default 60000 ms; 0 turns it off.
+   */
+  streamIdleTimeoutMs?: number;
+  /**
    * Where logs go: one `info` record per call, retries and breaker changes at `warn`. Default: a pino
    * logger at level `warn` writing to stdout. The SDK's own log lines go to the same logger.
    */
@@ -194,6 +202,7 @@ export const DEFAULTS = Object.freeze({
     scope: 'client' as BreakerScope,
   }),
   logLevel: 'warn' as const,
+  streamIdleTimeoutMs: 60_000,
 });
 
 // --- validation -------------------------------------------------------------------------------------
@@ -231,6 +240,7 @@ const sanitizeSchema = z.strictObject({
   patterns: check<unknown[]>((v) => Array.isArray(v) && v.every(isRegExpPattern), 'an array of { name: string; pattern: RegExp }').optional(),
   scanAssistant: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
   maxInputChars: check<number>(isPositiveNumber, 'a positive number').optional(),
+  maxRequestBytes: check<number>(isPositiveNumber, 'a positive number of bytes').optional(),
   maxInputTokens: check<number>(isPositiveNumber, 'a positive number').optional(),
   validate: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
 });
@@ -364,6 +374,7 @@ const OWN_OPTIONS = [
   'retry',
   'circuitBreaker',
   'deadline',
+  'streamIdleTimeoutMs',
   'logger',
   'logBodies',
   'sanitize',
@@ -460,6 +471,9 @@ export function validateOptions(options: ResilientClaudeOptions): void {
   }
   if (options.deadline !== undefined && !isPositiveDuration(options.deadline)) {
     throw new ConfigError('deadline', `a number of milliseconds in (0, ${MAX_TIMER_MS}]`, `got ${describeValue(options.deadline)}`);
+  }
+  if (options.streamIdleTimeoutMs !== undefined && !isNonNegativeDuration(options.streamIdleTimeoutMs)) {
+    throw new ConfigError('streamIdleTimeoutMs', `a number of milliseconds in [0, ${MAX_TIMER_MS}] (0: no limit)`, `got ${describeValue(options.streamIdleTimeoutMs)}`);
   }
   if (options.apiKeys !== undefined) validateKeyPoolOptions({ ...options, apiKeys: options.apiKeys });
   validateSection('sanitize', options.sanitize, sanitizeSchema);

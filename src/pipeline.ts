@@ -26,6 +26,8 @@ export interface PipelineParts {
   readonly log: LogSink;
   readonly retry: ResolvedRetryOptions;
   readonly deadline: number | undefined;
+  /** `streamIdleTimeoutMs`, resolved (0 = no limit). */
+  readonly streamIdleTimeoutMs: number;
   readonly sanitize: SanitizeOptions | false;
   readonly route: RouteFunction | undefined;
   readonly fallbackModels: readonly string[];
@@ -118,7 +120,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
       : []),
     ...(parts.breakers ? [createBreakerLayer(parts.breakers, breakerScopeOf(parts.breakerConfig))] : []),
     ...(rateLimit ? [rateLimit.middleware] : []),
-    createAttemptLayer(parts.retry.firstContentTimeoutMs),
+    createAttemptLayer({ firstContentTimeoutMs: parts.retry.firstContentTimeoutMs, idleTimeoutMs: parts.streamIdleTimeoutMs }),
   ];
   return { call, request };
 }

@@ -115,13 +115,17 @@ describe('after the first content, a failure is an error, never a shortened succ
     expect(error.kind).toBe('incomplete');
   });
 
-  it('an SSE error event after content reaches the caller', async () => {
+  it('an SSE error event after content reaches the caller as StreamInterruptedError, the server error as cause', async () => {
     const client = env.client();
     env.server.schedule(faults.sseError(2));
     const stream = await client.messages.create({ ...params, stream: true });
     const error = (await drain(stream).catch((e: unknown) => e)) as APIError;
+    expect(error).toBeInstanceOf(StreamInterruptedError);
     expect(error).toBeInstanceOf(APIError);
+    expect(error).toMatchObject({ kind: 'error_event', deltasReceived: 2 });
     expect(error.type).toBe('overloaded_error');
+    expect(error.cause).toBeInstanceOf(APIError);
+    expect((error.cause as APIError).type).toBe('overloaded_error');
     expect(messageRequests(env.server)).toHaveLength(1);
   });
 

@@ -1,13 +1,33 @@
-import { callState } from '../call-state';
+import { APIConnectionError, APIError } from '@anthropic-ai/sdk';
+import type { ErrorType } from '@anthropic-ai/sdk/resources/shared';
+import { callState, type CallState } from '../call-state';
 import { AttemptTimeoutError } from '../classify';
 import type { Middleware } from '../sdk-types';
+import { readBody } from '../stream/read-body';
 import { tapSseResponse, type TappedStream } from '../stream/stream-tap';
 
 /** Each tapped streaming attempt, by the `Response` the attempt layer returned (for the layers around it). */
 export const attemptStreams = new WeakMap<Response, TappedStream>();
 
-function isSse(response: Response): boolean {
-  return (response.headers.get('content-type') ?? '').includes('text/event-stream');
+/** The bytes of each JSON body the attempt layer read, by the `Response` it returned (read once, parsed once). */
+export const bufferedBodies = new WeakMap<Response, Uint8Array>();
+
+function contentType(response: Response): string {
+  return response.headers.get('content-type') ?? '';
+}
+
+/** The SDK's own error for a mid-stream `error` event: a base `APIError` without status. */
+function eventError(payload: unknown, headers: Headers): Error {
+  const type = (payload as { error?: { type?: unknown } } | undefined)?.error?.type;
+  return new APIError(undefined, payload as object, undefined, headers, typeof type === 'string' ? (type as ErrorType) : undefined);
+}
+
+/** Options of the attempt layer. */
+export interface AttemptLayerOptions {
+  /** `retry.firstContentTimeoutMs` (0 = no limit). */
+  readonly firstContentTimeoutMs: number;
+  /** `streamIdleTimeoutMs` (0 = no limit): longest silence while a body is read. */
+  readonly idleTimeoutMs: number;
 }
 
 /**
@@ -19,53 +39,79 @@ function isSse(response: Response): boolean {
  *   and `MessageStream` (which reads that controller when a stream ends), see a live call. The attempt's
  *   controller follows the SDK's (so a caller abort still cancels it) and the call's deadline. Without
  *   retries the SDK's own timer and controller are used unchanged.
- * - **Streams** (`tapSseResponse`): no buffering; a failure before content can be resumed by the retry
- *   layer, a failure after it surfaces as an error, and the usage is recorded.
+ * - **Bodies cannot hang or be cut silently.** The SDK's `timeout` ends at the response headers. A JSON
+ *   body is read here, within the attempt: silence beyond `streamIdleTimeoutMs` is an attempt timeout
+ *   and a body cut mid-read an `APIConnectionError`, both retried like any transport failure.
+ * - **Streams** (`tapSseResponse`): no buffering; a failure or silence before content can be resumed by
+ *   the retry layer, after it surfaces as `StreamInterruptedError`, and the usage is recorded.
  * - It counts the requests actually sent.
- *
- * @param firstContentTimeoutMs `retry.firstContentTimeoutMs` (0 = no limit).
  */
-export function createAttemptLayer(firstContentTimeoutMs: number): Middleware {
+export function createAttemptLayer(options: AttemptLayerOptions): Middleware {
   return async function attempt(request, next, ctx) {
     const state = callState(ctx);
     if (!state) return next(request);
     state.sent++;
 
-    let response: Response;
     const timeoutMs = state.attemptTimeoutMs;
-    if (timeoutMs === undefined) {
-      response = await next(request);
-    } else {
-      const controller = new AbortController();
-      const sources = [request.signal, state.deadlineSignal].filter((s): s is AbortSignal => s != null);
-      const follow = (source: AbortSignal) => () => controller.abort(source.reason);
-      const links = sources.map((source) => [source, follow(source)] as const);
-      for (const [source, onAbort] of links) {
-        if (source.aborted) controller.abort(source.reason);
-        else source.addEventListener('abort', onAbort, { once: true });
-      }
-      const timer = setTimeout(() => controller.abort(new AttemptTimeoutError()), timeoutMs);
-      try {
-        response = await next({ ...request, signal: controller.signal });
-      } catch (error) {
-        const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
-        throw reason instanceof Error ? reason : error;
-      } finally {
-        clearTimeout(timer);
-        // The deadline no longer concerns this attempt once it has an answer; the SDK's controller still
-        // does (a caller abort, or a break out of a stream, must cancel the body).
-        for (const [source, onAbort] of links) if (source === state.deadlineSignal) source.removeEventListener('abort', onAbort);
-      }
-    }
+    const response = timeoutMs === undefined ? await next(request) : await sendWithOwnTimeout(request, next, state, timeoutMs);
+    if (!response.ok || !response.body) return response;
+    const type = contentType(response);
 
-    if (!state.stream || !response.ok || !response.body || !isSse(response)) return response;
-    const tapped = tapSseResponse(response, {
-      firstContentTimeoutMs,
-      delivered: state.delivered,
-      onCommit: () => state.contentCommitted(),
-    });
-    attemptStreams.set(tapped.response, tapped);
-    state.lastAttemptStream = tapped.result;
-    return tapped.response;
+    if (state.stream && type.includes('text/event-stream')) {
+      const tapped = tapSseResponse(response, {
+        firstContentTimeoutMs: options.firstContentTimeoutMs,
+        idleTimeoutMs: options.idleTimeoutMs,
+        eventError,
+        delivered: state.delivered,
+        onCommit: () => state.contentCommitted(),
+      });
+      attemptStreams.set(tapped.response, tapped);
+      state.lastAttemptStream = tapped.result;
+      return tapped.response;
+    }
+    // Only JSON the SDK will parse whole; batch results and other binary downloads stream to the caller.
+    if (!type.includes('json') || (state.options as { __binaryResponse?: unknown }).__binaryResponse) return response;
+
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBody(response.body, options.idleTimeoutMs);
+    } catch (error) {
+      if (error instanceof AttemptTimeoutError) throw error;
+      if (request.signal?.aborted) throw request.signal.reason ?? error;
+      throw new APIConnectionError({ message: 'The response body was cut off before its end.', cause: error as Error });
+    }
+    const whole = new Response(bytes as Uint8Array<ArrayBuffer>, { status: response.status, statusText: response.statusText, headers: response.headers });
+    if (response.url) Object.defineProperty(whole, 'url', { value: response.url });
+    bufferedBodies.set(whole, bytes);
+    return whole;
   };
+}
+
+/** Sends on a controller of the attempt's own, with the SDK's `timeout` (see the layer description). */
+async function sendWithOwnTimeout(
+  request: Parameters<Middleware>[0],
+  next: Parameters<Middleware>[1],
+  state: CallState,
+  timeoutMs: number,
+): Promise<Response> {
+  const controller = new AbortController();
+  const sources = [request.signal, state.deadlineSignal].filter((s): s is AbortSignal => s != null);
+  const follow = (source: AbortSignal) => () => controller.abort(source.reason);
+  const links = sources.map((source) => [source, follow(source)] as const);
+  for (const [source, onAbort] of links) {
+    if (source.aborted) controller.abort(source.reason);
+    else source.addEventListener('abort', onAbort, { once: true });
+  }
+  const timer = setTimeout(() => controller.abort(new AttemptTimeoutError()), timeoutMs);
+  try {
+    return await next({ ...request, signal: controller.signal });
+  } catch (error) {
+    const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+    throw reason instanceof Error ? reason : error;
+  } finally {
+    clearTimeout(timer);
+    // The deadline no longer concerns this attempt once it has an answer; the SDK's controller still
+    // does (a caller abort, or a break out of a stream, must cancel the body).
+    for (const [source, onAbort] of links) if (source === state.deadlineSignal) source.removeEventListener('abort', onAbort);
+  }
 }

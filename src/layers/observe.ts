@@ -3,6 +3,7 @@ import { callState, type CallState, type UsageTotals } from '../call-state';
 import type { CallRecord, EventHub } from '../events';
 import type { LogSink } from '../logging';
 import type { Middleware, MiddlewareContext } from '../sdk-types';
+import { bufferedBodies } from './attempt';
 
 /** What a finished call came to, handed to completion hooks (cost, budgets, metrics). */
 export interface CallOutcome {
@@ -16,8 +17,10 @@ export interface CallOutcome {
   readonly errorClass?: string;
   /** The error, for hooks that need more than its name. */
   readonly error?: unknown;
-  /** Whether the served response came from the Batch API results (priced at the batch discount). */
+  /** A streaming call. */
   readonly stream: boolean;
+  /** A stream that died before its final usage: the output tokens are estimated from the deltas seen. */
+  readonly outputEstimated?: boolean;
 }
 
 /** Runs when a call completes, before its `callComplete` event; may add facts to the record. */
@@ -72,19 +75,12 @@ function thrownErrorClass(error: unknown, ctx: MiddlewareContext): string {
 const MESSAGES_PATH = /\/v1\/messages(?:\?|$)/;
 const decoder = new TextDecoder();
 
-function safeJson(bytes: ArrayBuffer): unknown {
+function safeJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(decoder.decode(bytes));
   } catch {
     return undefined;
   }
-}
-
-/** A response with the same status, headers, url and body bytes as `original`, whose body was read. */
-function rebuild(original: Response, bytes: ArrayBuffer): Response {
-  const copy = new Response(bytes, { status: original.status, statusText: original.statusText, headers: original.headers });
-  if (original.url) Object.defineProperty(copy, 'url', { value: original.url });
-  return copy;
 }
 
 function isJson(response: Response): boolean {
@@ -182,6 +178,7 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
           ok,
           status: response.status,
           ...(result.usage ? { usage: result.usage } : {}),
+          ...(result.outputEstimated ? { outputEstimated: true } : {}),
           ...(result.model ? { responseModel: result.model } : {}),
           ...(ok
             ? {}
@@ -201,16 +198,14 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
 
     let usage: UsageTotals | undefined;
     let responseModel: string | undefined;
-    if (!state.stream && isJson(response) && MESSAGES_PATH.test(state.path)) {
+    if (!state.stream && MESSAGES_PATH.test(state.path)) {
       let body: { usage?: unknown; model?: unknown } | undefined;
-      if (state.parsedResponse?.response === response) {
-        body = state.parsedResponse.body as typeof body;
-      } else {
-        // Read the (small, already complete) JSON body once and hand the SDK an identical response built
-        // from the bytes: cheaper than `clone()`, whose stream tee costs more than the parse.
-        const bytes = await response.arrayBuffer();
-        body = safeJson(bytes) as typeof body;
-        response = rebuild(response, bytes);
+      if (state.parsedResponse?.response === response) body = state.parsedResponse.body as typeof body;
+      else {
+        // The attempt layer read the (small, complete) JSON body already; it is parsed here once more
+        // only for its usage.
+        const bytes = bufferedBodies.get(response);
+        if (bytes) body = safeJson(bytes) as typeof body;
       }
       usage = usageTotals(body?.usage);
       if (typeof body?.model === 'string') responseModel = body.model;

@@ -293,7 +293,8 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
    * Wraps a streaming response so that a failure before any content is recovered by new attempts within
    * the same body. Publishes the logical stream's outcome on `state.streamResult`.
    */
-  function resumable(first: Response, attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext): Response {
+  async function resumable(first: Response, attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext): Promise<Response> {
+    let current = first;
     let reader: ReadableStreamDefaultReader<Uint8Array> = first.body!.getReader();
     let settle!: (result: StreamResult) => void;
     state.streamResult = new Promise<StreamResult>((resolve) => (settle = resolve));
@@ -303,30 +304,31 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
       settled = true;
       settle(result);
     };
-    const attemptOutcome = async (): Promise<StreamResult | undefined> => state.lastAttemptStream;
+    /** Ends the logical stream with what its current attempt saw (usage, model) and how it ended. */
+    const finishFromAttempt = (how: Partial<StreamResult>) => {
+      const seen = state.lastAttemptStream;
+      if (!seen) finish({ complete: false, ...how });
+      else void seen.then((result) => finish({ ...result, complete: false, ...how }));
+    };
 
     /**
-     * After a pre-content failure: a reader for the continuation, or how the stream ends — an error, or
-     * the last SSE `error` event passed on as the SDK would have seen it without us.
+     * After a pre-content failure: the response that continues the stream, or how the stream ends — an
+     * error, or the last SSE `error` event passed on as the SDK would have seen it without us.
      */
-    const recover = async (
-      failure: PreContentFailure,
-    ): Promise<ReadableStreamDefaultReader<Uint8Array> | { error: Error } | { event: Uint8Array; failure: PreContentFailure }> => {
-      let current = preContentAttemptFailure(failure, state, ctx);
+    const recover = async (failure: PreContentFailure): Promise<{ response: Response } | { error: Error } | { event: Uint8Array; failure: PreContentFailure }> => {
+      let last = preContentAttemptFailure(failure, state, ctx);
       for (;;) {
         if (callAborted(state, ctx)) return { error: callAbortError(state, ctx) };
         let again: boolean;
         try {
-          again = await shouldRetry(current, state, ctx);
+          again = await shouldRetry(last, state, ctx);
         } catch {
           return { error: callAbortError(state, ctx) };
         }
         if (!again) {
-          const cause = current.error;
-          if (cause instanceof PreContentFailure && cause.kind === 'sse_error') {
-            return { event: errorEventBytes(cause.errorBody), failure: cause };
-          }
-          return { error: await finalError(current) };
+          const cause = last.error;
+          if (cause instanceof PreContentFailure && cause.kind === 'sse_error') return { event: errorEventBytes(cause.errorBody), failure: cause };
+          return { error: await finalError(last) };
         }
         let response: Response;
         try {
@@ -335,58 +337,92 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
           const f = unwrap(thrown);
           if (!f) return { error: thrown instanceof Error ? thrown : new Error(String(thrown)) };
           if (f.verdict.reason === 'caller_abort') return { error: callAbortError(state, ctx) };
-          current = f;
+          last = f;
           if (!f.verdict.retryable) return { error: await finalError(f) };
           continue;
         }
-        if (response.body && isSse(response)) return response.body.getReader();
+        if (response.body && isSse(response)) return { response };
         return { error: new Error('stream continuation did not return a stream') };
       }
     };
 
+    /** The next thing the logical stream yields: bytes, or its end (done, an error, a final error event). */
+    const step = async (): Promise<StreamStep> => {
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          if (!(error instanceof PreContentFailure)) {
+            finishFromAttempt(isAbortError(error) ? { cancelled: true } : { error });
+            return { end: 'error', error };
+          }
+          const next = await recover(error);
+          if ('error' in next) {
+            finish({ complete: false, error: next.error });
+            return { end: 'error', error: next.error };
+          }
+          if ('event' in next) {
+            finish({ complete: false, error: next.failure });
+            return { end: 'event', bytes: next.event };
+          }
+          current = next.response;
+          reader = next.response.body!.getReader();
+          continue;
+        }
+        if (chunk.done) {
+          finish((await state.lastAttemptStream) ?? { complete: true });
+          return { end: 'done' };
+        }
+        return { chunk: chunk.value };
+      }
+    };
+
+    // While another attempt may still replace this one, read up to the first content before handing the
+    // response on: the SDK takes the request id (withResponse(), MessageStream.request_id) from the
+    // headers it is given, which must be those of the attempt that produces the content. Bounded: a
+    // stream whose content takes longer than PEEK_MS is handed on as it is and read lazily, as the SDK
+    // would (its message_start then arrives PEEK_MS late at most; content never does).
+    const peeked: StreamStep[] = [];
+    let carried: Promise<StreamStep> | undefined;
+    if (state.retries < state.retryBudget && !state.committed) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeUp = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PEEK_MS)));
+      for (;;) {
+        const pending = step();
+        const next = await Promise.race([pending, timeUp]);
+        if (next === undefined) {
+          carried = pending;
+          break;
+        }
+        peeked.push(next);
+        if (state.committed || !('chunk' in next)) break;
+      }
+      clearTimeout(timer);
+    }
+
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        for (;;) {
-          let chunk: ReadableStreamReadResult<Uint8Array>;
-          try {
-            chunk = await reader.read();
-          } catch (error) {
-            if (!(error instanceof PreContentFailure)) {
-              finish({ complete: false, ...(isAbortError(error) ? { cancelled: true } : { error }) });
-              controller.error(error);
-              return;
-            }
-            const next = await recover(error);
-            if ('error' in next) {
-              finish({ complete: false, error: next.error });
-              controller.error(next.error);
-              return;
-            }
-            if ('event' in next) {
-              finish({ complete: false, error: next.failure });
-              controller.enqueue(next.event);
-              controller.close();
-              return;
-            }
-            reader = next;
-            continue;
-          }
-          if (chunk.done) {
-            const outcome = await attemptOutcome();
-            finish(outcome ?? { complete: true });
-            controller.close();
-            return;
-          }
-          controller.enqueue(chunk.value);
-          return;
+        let next = peeked.shift();
+        if (!next && carried) {
+          next = await carried;
+          carried = undefined;
+        }
+        next ??= await step();
+        if ('chunk' in next) controller.enqueue(next.chunk);
+        else if (next.end === 'error') controller.error(next.error);
+        else {
+          if (next.end === 'event') controller.enqueue(next.bytes);
+          controller.close();
         }
       },
       cancel(reason) {
-        finish({ complete: false, cancelled: true });
-        return reader.cancel(reason);
+        const cancelled = reader.cancel(reason);
+        finishFromAttempt({ cancelled: true });
+        return cancelled;
       },
     });
-    return new Response(body, { status: first.status, statusText: first.statusText, headers: first.headers });
+    return new Response(body, { status: current.status, statusText: current.statusText, headers: current.headers });
   }
 
   /** The verdict on a stream that failed before content, as an attempt failure. */
@@ -427,6 +463,12 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     return cause instanceof Error ? cause : new Error(String(cause));
   }
 }
+
+/** How long a resumable stream's response waits for its first content before it is handed on regardless. */
+const PEEK_MS = 500;
+
+/** One step of a resumable stream. */
+type StreamStep = { readonly chunk: Uint8Array } | { readonly end: 'done' } | { readonly end: 'error'; readonly error: unknown } | { readonly end: 'event'; readonly bytes: Uint8Array };
 
 /** An SSE `error` event carrying the API's error payload, as the server sent it. */
 function errorEventBytes(payload: unknown): Uint8Array {

@@ -48,6 +48,10 @@ export interface DeliveredPrefix {
 
 /** Options of {@link tapSseResponse}. */
 export interface TapOptions {
+  /** Longest silence (no byte at all, pings included) while the reader waits; 0 = no limit. */
+  readonly idleTimeoutMs: number;
+  /** Builds the SDK's error for an SSE `error` event's payload (the cause of the interruption). */
+  readonly eventError?: (payload: unknown, headers: Headers) => Error;
   /** How long the reader may wait for the first content before the attempt counts as stalled; 0 = no limit. */
   readonly firstContentTimeoutMs: number;
   /** What earlier attempts delivered (updated as this one delivers its pre-content events). */
@@ -55,6 +59,11 @@ export interface TapOptions {
   /** Called once, when content is first committed to the reader. */
   readonly onCommit?: () => void;
 }
+
+/** The JSON around a delta's text (`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}`). */
+const DELTA_ENVELOPE_CHARS = 78;
+/** Characters per output token, for the estimate of an interrupted stream's output. */
+const CHARS_PER_TOKEN = 4;
 
 function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
@@ -88,25 +97,47 @@ function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
  *   SSE `error` event, a cut socket, an early end or a stall beyond `firstContentTimeoutMs` become a
  *   {@link PreContentFailure} instead of reaching the reader, so the retry layer can resume the stream
  *   from a new attempt, whose repeated `message_start` / `content_block_start` are then dropped;
- * - after that, a cut socket or an end without `message_stop` become a {@link StreamInterruptedError}:
- *   never a silently shortened success. An `error` event is passed on (the SDK raises it);
+ * - after that, a cut socket, an end without `message_stop`, silence beyond `idleTimeoutMs` or an SSE
+ *   `error` event become a {@link StreamInterruptedError}: never a silently shortened success, never a
+ *   hang. Silence before content counts as a stall, which the retry layer may resume from;
  * - it records the whole-message usage (message_start, then message_delta totals, which replace rather
- *   than add) for cost, limits and logs.
+ *   than add) for cost, limits and logs; a stream that dies before its final usage gets its output
+ *   estimated from the deltas seen (about 4 characters a token), flagged `outputEstimated`.
  */
 export function tapSseResponse(response: Response, options: TapOptions): TappedStream {
   const reader = response.body!.getReader();
   const splitter = new SseBlockSplitter();
   const usage: Record<string, unknown> = {};
   let sawUsage = false;
+  let sawFinalUsage = false;
   let model: string | undefined;
   let deltas = 0;
+  // Bytes of delta payloads seen, for an estimate of the output generated when the stream dies before
+  // its final usage (message_delta) arrives.
+  let deltaPayload = 0;
   let committed = false;
   const delivered = options.delivered;
   let suppressMessageStart = delivered.messageStart;
   let complete = false;
-  let errorEventAfterContent: unknown;
   let stalled = false;
+  let idle = false;
   let watchdog: ReturnType<typeof setTimeout> | undefined;
+  // One idle timer per stream, re-armed lazily: it runs only while the reader waits for bytes.
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastByteAt = 0;
+  let waiting = false;
+  const idleMs = options.idleTimeoutMs;
+  const checkIdle = () => {
+    idleTimer = undefined;
+    if (!waiting || settled) return;
+    const silentFor = performance.now() - lastByteAt;
+    if (silentFor < idleMs) {
+      idleTimer = setTimeout(checkIdle, idleMs - silentFor);
+      return;
+    }
+    idle = true;
+    reader.cancel().catch(() => undefined);
+  };
   let pendingFailure: Error | undefined;
 
   let settle!: (result: StreamResult) => void;
@@ -120,9 +151,19 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
   let settled = false;
   const finish = (extra: Partial<StreamResult>) => {
     if (watchdog) clearTimeout(watchdog);
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = undefined;
     started((extra.preContent as PreContentFailure | undefined) ?? (committed ? 'content' : 'cancelled'));
     if (settled) return;
     settled = true;
+    let outputEstimated = false;
+    if (sawUsage && !sawFinalUsage && deltas > 0) {
+      const estimate = Math.ceil(deltaPayload / CHARS_PER_TOKEN);
+      if (estimate > num(usage.output_tokens)) {
+        usage.output_tokens = estimate;
+        outputEstimated = true;
+      }
+    }
     const totals: UsageTotals | undefined = sawUsage
       ? {
           inputTokens: num(usage.input_tokens),
@@ -132,7 +173,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
           raw: { ...usage },
         }
       : undefined;
-    settle({ complete, ...(totals ? { usage: totals } : {}), ...(model ? { model } : {}), ...extra });
+    settle({ complete, ...(totals ? { usage: totals } : {}), ...(outputEstimated ? { outputEstimated } : {}), ...(model ? { model } : {}), ...extra });
   };
 
   const mergeUsage = (value: unknown) => {
@@ -161,6 +202,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
       case 'content_block_delta':
         commit();
         deltas++;
+        deltaPayload += Math.max(0, block.data.length - DELTA_ENVELOPE_CHARS);
         out.push(block.bytes);
         return undefined;
       case 'message_start': {
@@ -201,12 +243,14 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         const parsed = safeJson(block.data) as { error?: { type?: unknown } } | undefined;
         const type = typeof parsed?.error?.type === 'string' ? parsed.error.type : 'api_error';
         if (!committed) return preContent('sse_error', type, parsed ?? block.data);
-        errorEventAfterContent = parsed ?? block.data;
-        out.push(block.bytes);
-        return undefined;
+        const cause = options.eventError?.(parsed ?? block.data, response.headers);
+        const interrupted = new StreamInterruptedError('error_event', deltas, cause);
+        finish({ error: interrupted });
+        return interrupted;
       }
       case 'message_delta':
         mergeUsage((safeJson(block.data) as { usage?: unknown } | undefined)?.usage);
+        sawFinalUsage = true;
         commit();
         out.push(block.bytes);
         return undefined;
@@ -232,6 +276,9 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         controller.error(pendingFailure);
         return;
       }
+      waiting = true;
+      lastByteAt = performance.now();
+      if (idleMs > 0 && idleTimer === undefined) idleTimer = setTimeout(checkIdle, idleMs);
       if (!committed && !watchdog && options.firstContentTimeoutMs > 0) {
         watchdog = setTimeout(() => {
           stalled = true;
@@ -239,61 +286,10 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         }, options.firstContentTimeoutMs);
         watchdog.unref?.();
       }
-      for (;;) {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
-        try {
-          chunk = await reader.read();
-        } catch (error) {
-          if (isAbort(error)) {
-            // The caller aborted or broke out: let the SDK see its own abort, as it would without us.
-            finish({ cancelled: true });
-            controller.error(error);
-          } else if (!committed) {
-            controller.error(preContent('cut', undefined, undefined, error));
-          } else {
-            const interrupted = new StreamInterruptedError('cut', deltas, error instanceof Error ? error : undefined);
-            finish({ error: interrupted });
-            controller.error(interrupted);
-          }
-          return;
-        }
-        if (chunk.done) {
-          if (stalled) {
-            controller.error(preContent('stalled'));
-          } else if (complete || errorEventAfterContent !== undefined) {
-            const rest = splitter.remainder();
-            if (rest.length) controller.enqueue(rest);
-            finish(errorEventAfterContent !== undefined ? { error: errorEventAfterContent } : {});
-            controller.close();
-          } else if (!committed) {
-            controller.error(preContent('incomplete'));
-          } else {
-            const incomplete = new StreamInterruptedError('incomplete', deltas);
-            finish({ error: incomplete });
-            controller.error(incomplete);
-          }
-          return;
-        }
-        const out: Uint8Array[] = [];
-        for (const block of splitter.push(chunk.value)) {
-          const failure = route(block, out);
-          if (failure) {
-            await reader.cancel().catch(() => undefined);
-            if (out.length) {
-              // Erroring a stream drops what is queued: deliver first, fail on the next read.
-              controller.enqueue(joinBytes(out));
-              pendingFailure = failure;
-            } else {
-              controller.error(failure);
-            }
-            return;
-          }
-        }
-        if (complete) finish({});
-        if (out.length) {
-          controller.enqueue(joinBytes(out));
-          return;
-        }
+      try {
+        await pump(controller);
+      } finally {
+        waiting = false;
       }
     },
     cancel(reason) {
@@ -301,6 +297,71 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
       return reader.cancel(reason);
     },
   });
+
+  /** Reads until something can be handed on (or the stream ends or fails). */
+  async function pump(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+        lastByteAt = performance.now();
+      } catch (error) {
+        if (isAbort(error)) {
+          // The caller aborted or broke out: let the SDK see its own abort, as it would without us.
+          finish({ cancelled: true });
+          controller.error(error);
+        } else if (!committed) {
+          controller.error(preContent('cut', undefined, undefined, error));
+        } else {
+          const interrupted = new StreamInterruptedError('cut', deltas, error instanceof Error ? error : undefined);
+          finish({ error: interrupted });
+          controller.error(interrupted);
+        }
+        return;
+      }
+      if (chunk.done) {
+        if ((stalled || idle) && !committed) {
+          controller.error(preContent('stalled'));
+        } else if (idle && !complete) {
+          const silent = new StreamInterruptedError('idle', deltas);
+          finish({ error: silent });
+          controller.error(silent);
+        } else if (complete) {
+          const rest = splitter.remainder();
+          if (rest.length) controller.enqueue(rest);
+          finish({});
+          controller.close();
+        } else if (!committed) {
+          controller.error(preContent('incomplete'));
+        } else {
+          const incomplete = new StreamInterruptedError('incomplete', deltas);
+          finish({ error: incomplete });
+          controller.error(incomplete);
+        }
+        return;
+      }
+      const out: Uint8Array[] = [];
+      for (const block of splitter.push(chunk.value)) {
+        const failure = route(block, out);
+        if (failure) {
+          await reader.cancel().catch(() => undefined);
+          if (out.length) {
+            // Erroring a stream drops what is queued: deliver first, fail on the next read.
+            controller.enqueue(joinBytes(out));
+            pendingFailure = failure;
+          } else {
+            controller.error(failure);
+          }
+          return;
+        }
+      }
+      if (complete) finish({});
+      if (out.length) {
+        controller.enqueue(joinBytes(out));
+        return;
+      }
+    }
+  }
 
   return {
     response: new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }),

@@ -3,9 +3,9 @@
  * `messages.stream`, SSE bytes pass through unchanged, and `withResponse` / `asResponse` / `_request_id`
  * work as documented (catalogue §3.6, §3.7, §3.1 "stream parse errors are logged"; R4, R11, R13, R17).
  */
-import Anthropic, { APIConnectionError, APIUserAbortError } from '@anthropic-ai/sdk';
+import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { describe, expect, test, vi } from 'vitest';
-import { ResilientClaude } from '../../src';
+import { ResilientClaude, StreamInterruptedError } from '../../src';
 import {
   isolateEnv,
   json,
@@ -150,7 +150,7 @@ describe('SSE bytes pass through unchanged (R13)', () => {
     expect(logger.error).toHaveBeenCalledWith('Could not parse message into JSON:', '{malformed');
   });
 
-  test('an SSE error event surfaces as the SDK error, like with a plain client', async () => {
+  test('an SSE error event after content: StreamInterruptedError, an APIError with the SDK error as cause and its facts', async () => {
     const text =
       sseText(STREAM_EVENTS.slice(0, 3)) +
       'event: error\ndata: {"type":"error","error":{"type":"invalid_request_error","message":"nope"}}\n\n';
@@ -163,10 +163,15 @@ describe('SSE bytes pass through unchanged (R13)', () => {
           }
         })(),
       );
-    const ours = await run(makeClient({ maxRetries: 0, fetch: async () => sse(text) }));
-    const plain = await run(new Anthropic({ apiKey: 'sk-test', maxRetries: 0, fetch: async () => sse(text) }));
-    expect(ours.constructor).toBe(plain.constructor);
-    expect(ours.message).toBe(plain.message);
+    const headers = { 'request-id': 'req_sse' };
+    const ours = await run(makeClient({ maxRetries: 0, fetch: async () => sse(text, undefined, headers) }));
+    const plain = await run(new Anthropic({ apiKey: 'sk-test', maxRetries: 0, fetch: async () => sse(text, undefined, headers) }));
+    expect(ours).toBeInstanceOf(StreamInterruptedError);
+    expect(ours).toBeInstanceOf(APIError);
+    expect(ours).toMatchObject({ kind: 'error_event', type: 'invalid_request_error', requestID: 'req_sse' });
+    expect((ours as APIError).error).toEqual((plain as APIError).error);
+    expect((ours as Error).cause).toBeInstanceOf(plain.constructor as typeof Error);
+    expect(((ours as Error).cause as Error).message).toBe(plain.message);
   });
 });
 
