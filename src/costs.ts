@@ -118,6 +118,41 @@ function cacheTtlOf(params: unknown): '5m' | '1h' | undefined {
   return /"cache_control":\{[^}]*"ttl":"1h"/.test(json) ? '1h' : '5m';
 }
 
+/** Calls whose input the estimate misjudges alike: by model, and whether tools are declared (server tools add input). */
+function inputShape(params: unknown): string {
+  const p = (typeof params === 'object' && params !== null ? params : {}) as { model?: unknown; tools?: unknown };
+  return `${typeof p.model === 'string' ? p.model : '?'}|${Array.isArray(p.tools) && p.tools.length > 0 ? 'tools' : 'plain'}`;
+}
+
+/**
+ * How far the API's actual input exceeded the local estimate, per call shape: the largest ratio among
+ * the last {@link InputCorrection.WINDOW} calls of that shape (never below 1, at most 20). Budget
+ * reservations multiply their input estimate by it, so calls that server tools or large documents
+ * inflate are reserved for what they will really cost once one such call has been seen.
+ */
+class InputCorrection {
+  static readonly WINDOW = 32;
+  static readonly MAX = 20;
+  readonly #ratios = new Map<string, number[]>();
+
+  factor(shape: string): number {
+    const ratios = this.#ratios.get(shape);
+    return ratios ? Math.max(1, ...ratios) : 1;
+  }
+
+  learn(shape: string, estimated: number, actual: number): void {
+    if (!(estimated > 0) || !(actual >= 0)) return;
+    let ratios = this.#ratios.get(shape);
+    if (!ratios) {
+      // A bounded number of shapes: models × 2. Forget the oldest shape beyond that.
+      if (this.#ratios.size >= 256) this.#ratios.delete(this.#ratios.keys().next().value!);
+      this.#ratios.set(shape, (ratios = []));
+    }
+    ratios.push(Math.min(InputCorrection.MAX, actual / estimated));
+    if (ratios.length > InputCorrection.WINDOW) ratios.shift();
+  }
+}
+
 /** Whether a call is a Messages create (the only calls that produce billable usage directly). */
 export function isMessagesCreate(state: CallState): boolean {
   return state.method === 'POST' && MESSAGES_PATH.test(state.path);
@@ -144,6 +179,8 @@ export class CostTracker {
   readonly budget: BudgetGate | undefined;
   readonly store: RedisCostStore | undefined;
   readonly #reservations = new WeakMap<CallState, Reservation>();
+  readonly #estimates = new WeakMap<CallState, { shape: string; tokens: number }>();
+  readonly #inputCorrection = new InputCorrection();
   readonly #deps: CostTrackerDeps;
 
   constructor(options: CostOptions, deps: CostTrackerDeps) {
@@ -199,9 +236,12 @@ export class CostTracker {
     // A prompt that asks for caching may be written to the cache, which costs more than plain input
     // (1.25× for 5 minutes, 2× for an hour): the worst case prices it at that rate.
     const cacheWriteTtl = cacheTtlOf(params);
+    const shape = inputShape(params);
+    const estimated = estimateInputTokens(params);
+    this.#estimates.set(state, { shape, tokens: estimated });
     const worst = worstCaseCost(this.table, {
       model: typeof p.model === 'string' ? p.model : 'unknown',
-      inputTokens: estimateInputTokens(params),
+      inputTokens: Math.ceil(estimated * this.#inputCorrection.factor(shape)),
       maxTokens: typeof p.max_tokens === 'number' ? p.max_tokens : 0,
       at: state.startedAtEpoch,
       speed: p.speed === 'fast' ? 'fast' : 'standard',
@@ -228,7 +268,9 @@ export class CostTracker {
   /** Completion hook: prices the call, records it in the ledger, settles or releases its reservation. */
   readonly hook: CompletionHook = (state, outcome, record) => {
     let cost: CallCost | undefined;
-    if (outcome.ok && outcome.usage && isMessagesCreate(state)) {
+    // A stream that died or was aborted is still billed for what the server reported (input from
+    // message_start) and generated (output so far): it is priced and charged like any call.
+    if (outcome.usage && (outcome.ok || outcome.stream) && isMessagesCreate(state)) {
       const model = outcome.responseModel ?? state.model ?? 'unknown';
       cost = callCost(this.table, { model, usage: outcome.usage.raw, at: state.startedAtEpoch });
       const user = state.call.user ?? state.user;
@@ -244,7 +286,9 @@ export class CostTracker {
         cost,
       });
       record.costUsd = cost.usd;
-      if (cost.approximate) state.notes.costApproximate = true;
+      if (!outcome.ok) state.notes.billedPartial = true;
+      if (outcome.outputEstimated) state.notes.outputEstimated = true;
+      if (cost.approximate || outcome.outputEstimated) state.notes.costApproximate = true;
       if (this.#deps.events.has('cost')) {
         this.#deps.events.emit('cost', {
           callId: state.id,
@@ -253,10 +297,16 @@ export class CostTracker {
           ...(state.call.tags ? { tags: state.call.tags } : {}),
           usd: cost.usd,
           exactUsd: cost.exact,
-          approximate: cost.approximate,
+          approximate: cost.approximate || outcome.outputEstimated === true,
           breakdown: cost.breakdown,
         });
       }
+    }
+    const estimate = this.#estimates.get(state);
+    if (estimate && outcome.usage) {
+      this.#estimates.delete(state);
+      const u = outcome.usage;
+      this.#inputCorrection.learn(estimate.shape, estimate.tokens, u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens);
     }
     const held = this.#reservations.get(state);
     if (held && this.budget) {

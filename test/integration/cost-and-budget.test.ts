@@ -85,7 +85,7 @@ describe('ledger equals what the server served', () => {
     await client.messages.stream(userParams('stream retried before first delta')).finalMessage();
     server.schedule(faults.rateLimited({ retryAfterMs: 5 }));
     await client.messages.create(cached);
-    // Faults that fail the call: nothing served, nothing billed.
+    // Faults that fail the call: nothing served in full; the two cut after content are billed partially.
     server.schedule(faults.badRequest('no'));
     await attempt(() => client.messages.create(userParams('bad request')));
     server.schedule(faults.serverError(500), faults.serverError(500), faults.serverError(500));
@@ -104,35 +104,48 @@ describe('ledger equals what the server served', () => {
 
     const served = server.stats().served;
     const summary = client.costs!.summary();
+    // Two of the failed calls are streams interrupted after content: the API bills what it already
+    // reported (input from message_start, output generated so far), so they are billed partially.
+    const partial = records.filter((r) => r.notes?.['billedPartial'] === true);
+    expect(partial.map((r) => r.ok)).toEqual([false, false]);
+    for (const record of partial) {
+      expect(record.tokens?.input).toBeGreaterThan(0);
+      expect(record.tokens?.output).toBeGreaterThan(0);
+      expect(record.costUsd).toBeGreaterThan(0);
+    }
+    const partialTokens = (key: 'input' | 'output' | 'cacheRead' | 'cacheWrite') =>
+      partial.reduce((sum, r) => sum + (r.tokens?.[key] ?? 0), 0);
+    // Everything else the ledger holds is exactly what the server served in full.
     expect(server.stats().servedResponses).toBe(11);
-    expect(summary.requests).toBe(11);
-    expect(summary.inputTokens).toBe(served.inputTokens);
-    expect(summary.outputTokens).toBe(served.outputTokens);
-    expect(summary.cacheReadTokens).toBe(served.cacheReadTokens);
-    expect(summary.cacheWriteTokens).toBe(served.cacheWrite5mTokens + served.cacheWrite1hTokens);
+    expect(summary.requests).toBe(11 + partial.length);
+    expect(summary.inputTokens - partialTokens('input')).toBe(served.inputTokens);
+    expect(summary.outputTokens - partialTokens('output')).toBe(served.outputTokens);
+    expect(summary.cacheReadTokens - partialTokens('cacheRead')).toBe(served.cacheReadTokens);
+    expect(summary.cacheWriteTokens - partialTokens('cacheWrite')).toBe(served.cacheWrite5mTokens + served.cacheWrite1hTokens);
     expect(served.cacheWrite1hTokens).toBeGreaterThan(0);
     expect(served.cacheReadTokens).toBeGreaterThan(0);
     // Requests reached the server more often than calls were billed (retries, failed attempts).
     expect(messageRecords(server).length).toBeGreaterThan(15);
 
-    // One cost event per billed call, none for failed ones; the record of the same call carries costUsd.
-    expect(costs).toHaveLength(11);
+    // One cost event per billed call (served or partial), none for calls that were never billed;
+    // the record of the same call carries costUsd.
+    expect(costs).toHaveLength(11 + partial.length);
     const okRecords = records.filter((r) => r.ok);
     expect(okRecords).toHaveLength(11);
-    for (const record of okRecords) {
+    for (const record of [...okRecords, ...partial]) {
       const event = costs.find((c) => c.callId === record.callId);
       expect(event).toBeDefined();
       expect(record.costUsd).toBe(event!.usd);
       expect(event!.usd).toBeGreaterThan(0);
       expect(event!.model).toBe('claude-sonnet-4-6');
     }
-    for (const record of records.filter((r) => !r.ok)) {
+    for (const record of records.filter((r) => !r.ok && r.notes?.['billedPartial'] !== true)) {
       expect(record.costUsd).toBeUndefined();
       expect(costs.some((c) => c.callId === record.callId)).toBe(false);
     }
     // Exact: the ledger's total is the exact sum of the per-call amounts.
     expect(parseExactUsd(summary.exactUsd)).toBe(femtoSum(costs.map((c) => c.exactUsd)));
-    expect(summary.byModel['claude-sonnet-4-6']?.requests).toBe(11);
+    expect(summary.byModel['claude-sonnet-4-6']?.requests).toBe(11 + partial.length);
 
     // Attribution: users from metadata.user_id, tags from callOptions({ tags }).
     expect(summary.byUser['alice']?.requests).toBe(2);
