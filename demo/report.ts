@@ -1,4 +1,5 @@
 import type { BudgetState } from '../src/cost';
+import { inOutage } from './day';
 import type { CallResult } from './workload';
 
 /** What one run of the day came to. */
@@ -48,6 +49,13 @@ export function printReport(runs: readonly RunSummary[], seconds: number): void 
   const fb = failedBy(b);
   const classes = [...new Set([...Object.keys(fa), ...Object.keys(fb)])].sort();
   const lat = (r: RunSummary, p: number) => `${percentile(r.results.filter((x) => x.ok).map((x) => x.latencyMs), p).toFixed(0)} ms`;
+  // Calls issued while the service was down: the outage, seen by the caller.
+  const outageCalls = (r: RunSummary) => r.results.filter((x) => inOutage(x.call.at));
+  const outageOk = (r: RunSummary) => outageCalls(r).filter((x) => x.ok && !x.silentlyTruncated);
+  const outageLat = (r: RunSummary) => {
+    const ms = outageOk(r).map((x) => x.latencyMs);
+    return ms.length ? `${(percentile(ms, 50) / 1000).toFixed(1)} s / ${(percentile(ms, 95) / 1000).toFixed(1)} s` : '—';
+  };
   const rows: string[][] = [
     ['', a.name, b.name],
     ['calls succeeded', String(ok(a)), String(ok(b))],
@@ -57,6 +65,8 @@ export function printReport(runs: readonly RunSummary[], seconds: number): void 
     ['HTTP requests sent', String(a.requestsSent), String(b.requestsSent)],
     ['server 429s', String(a.server429s), String(b.server429s)],
     ['requests sent during the outage', String(a.sentDuringOutage), String(b.sentDuringOutage)],
+    ['calls issued during the outage that succeeded', `${outageOk(a).length} of ${outageCalls(a).length}`, `${outageOk(b).length} of ${outageCalls(b).length}`],
+    ['  their latency p50 / p95', outageLat(a), outageLat(b)],
     ['retries', 'not visible', String(b.retries)],
     ['circuit breaker trips', '—', String(b.breakerTrips)],
     ['calls that queued for rate-limit capacity', '—', b.waited ? `${b.waited} (avg ${(b.waitMs / b.waited / 1000).toFixed(1)} s)` : '0'],
@@ -93,7 +103,9 @@ export function printReport(runs: readonly RunSummary[], seconds: number): void 
       'What happened:',
       `- Rate limits: the raw SDK drew ${a.server429s} × 429 (${fa.RateLimitError ?? 0} calls lost); ResilientClaude learned the limits from the`,
       `  response headers and drew ${b.server429s}: calls beyond the limit waited in its queue instead (hence its higher p95 latency).`,
-      `- Outage: the raw SDK kept sending (${a.sentDuringOutage} requests); ResilientClaude's breaker failed calls fast and sent ${b.sentDuringOutage}.`,
+      `- Outage: the raw SDK kept sending (${a.sentDuringOutage} requests) and ${outageCalls(a).length - outageOk(a).length} of its calls failed; ResilientClaude's breaker`,
+      `  opened, sent only probes (${b.sentDuringOutage} requests in all) and held the calls until a probe saw the service back:`,
+      `  ${outageOk(b).length} of ${outageCalls(b).length} outage calls succeeded, late (p50 / p95 ${outageLat(b)}) rather than failed.`,
       `- Overload: ${fa.OverloadedError ?? 0} raw calls ended in OverloadedError, ${fb.OverloadedError ?? 0} through ResilientClaude (full-jitter retries).`,
       `- Streams: ${truncatedA} raw answers were silently cut short and looked successful; ResilientClaude resumed streams that failed`,
       `  before their first token and raised StreamInterruptedError (${fb.StreamInterruptedError ?? 0}) for those that died mid-way.`,
