@@ -52,7 +52,9 @@ function expectClean(result: Run, secrets: Iterable<string>, allowStdout?: strin
 
 const keyFileOf = (home: string) => join(home, '.config', 'resilient-claude', 'key.enc');
 
-describe('resilient-claude CLI (spawned)', () => {
+// Each test spawns up to nine CLI processes (tsx start-up plus scrypt each): seconds apiece on a loaded
+// 2-core machine, so the bound is generous.
+describe('resilient-claude CLI (spawned)', { timeout: 120_000 }, () => {
   const PASS1 = 'PASS-one-correct-horse';
   const PASS2 = 'PASS-two-battery-staple';
 

@@ -326,7 +326,7 @@ describe('budgets shared through Redis', () => {
       CONCURRENCY: '32',
       PROMPT: prompt,
       BUDGET_USD: String(limitUsd),
-      START_AT: String(Date.now() + 2_500),
+      WORKERS: '2', // both start together once both are loaded
     };
     const reports = await Promise.all([runWorker(common), runWorker(common)]);
     for (const r of reports) {

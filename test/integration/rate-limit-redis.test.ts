@@ -117,7 +117,7 @@ describe('two separate processes sharing one Redis', () => {
       CALLS: '45',
       CONCURRENCY: '16',
       PROMPT,
-      START_AT: String(Date.now() + 2_500), // both start together once loaded
+      WORKERS: '2', // both start together once both are loaded
     };
     // 2 × 45 calls × 128 tokens = 11 520 input tokens against a bucket of 6 000 refilling 600/s: both
     // processes must queue on the shared buckets for several seconds.

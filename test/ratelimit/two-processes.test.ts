@@ -61,7 +61,7 @@ describe('two processes sharing one scope', () => {
     const ITPM = 2400;
     const env = {
       RL_PREFIX: prefix,
-      RL_START_AT: String(Date.now() + 3000), // both start together once loaded
+      RL_WORKERS: '2', // both start together once both are loaded
       RL_CALLS: '40',
       RL_RUN_MS: '2500',
       RL_RPM: String(RPM),

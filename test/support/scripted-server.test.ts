@@ -146,9 +146,10 @@ describe('ScriptedServer', () => {
   });
 
   it('pingsOnly keeps a stream alive with pings, then sends the content', async () => {
-    const s = await start([b.pingsOnly(50, 400)]);
-    // 150 ms of silence would count as a stall; the pings every 50 ms must prevent it.
-    const { text, end } = await read(await post(s.url, { stream: true }), 150);
+    // Content only after 2 s; a reader that calls 1 s of silence a stall must still get it, because the
+    // pings every 50 ms break the silence (1 s leaves room for a loaded machine's timer lag).
+    const s = await start([b.pingsOnly(50, 2_000)]);
+    const { text, end } = await read(await post(s.url, { stream: true }), 1_000);
     expect(end).toBe('done');
     const seen = events(text);
     expect(seen.filter((e) => e === 'ping').length).toBeGreaterThanOrEqual(5);

@@ -1,11 +1,13 @@
 /**
  * A separate Node process for the Redis integration tests (spawned with `node --import tsx`): builds its
- * own `ResilientClaude` on a shared Redis and the test's fake server, waits for a common start instant,
- * runs CALLS calls with CONCURRENCY in flight and prints one JSON line ({@link WorkerReport}).
+ * own `ResilientClaude` on a shared Redis and the test's fake server, waits until all WORKERS siblings
+ * are loaded (a barrier in Redis, so a slow start on a loaded machine cannot skew the run), runs CALLS
+ * calls with CONCURRENCY in flight and prints one JSON line ({@link WorkerReport}).
  *
- * Environment: SERVER_URL, REDIS_URL, PREFIX, CALLS, CONCURRENCY, START_AT (epoch ms), PROMPT,
+ * Environment: SERVER_URL, REDIS_URL, PREFIX, CALLS, CONCURRENCY, WORKERS, PROMPT,
  * optional BUDGET_USD (a global day budget), RATE_LIMIT ('auto' | JSON of explicit limits), USER.
  */
+import Redis from 'ioredis';
 import { BudgetExceededError } from '../../../src/errors/budget-exceeded-error';
 import { ResilientClaude } from '../../../src/client';
 import type { ResilientClaudeOptions } from '../../../src/options';
@@ -32,6 +34,20 @@ function env(name: string): string {
   return value;
 }
 
+/** Waits until `workers` processes have arrived, then until the common start instant the first to see them all set. */
+async function startTogether(url: string, prefix: string, workers: number): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    await redis.incr(`${prefix}barrier:ready`);
+    while (Number(await redis.get(`${prefix}barrier:ready`)) < workers) await new Promise((resolve) => setTimeout(resolve, 20));
+    await redis.set(`${prefix}barrier:start`, String(Date.now() + 200), 'NX');
+    const startAt = Number(await redis.get(`${prefix}barrier:start`));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function main(): Promise<void> {
   const model = 'claude-sonnet-4-6';
   const budget = process.env['BUDGET_USD'];
@@ -56,7 +72,7 @@ async function main(): Promise<void> {
   const concurrency = Number(env('CONCURRENCY'));
   const prompt = env('PROMPT');
   const user = process.env['USER_ID'];
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(env('START_AT')) - Date.now())));
+  await startTogether(env('REDIS_URL'), env('PREFIX'), Number(env('WORKERS')));
 
   let next = 0;
   let ok = 0;

@@ -1,7 +1,7 @@
 /**
  * A separate Node process for the two-process test: it shares one scope through Redis with its
  * siblings, fires calls for a while and prints, as one JSON line, the wall-clock time and demand of
- * every admission. Configured by environment variables (see the test).
+ * every admission. Configured by environment variables (see the test); `RL_WORKERS` siblings start together.
  */
 import Redis from 'ioredis';
 import { RateLimiter } from '../../../src/ratelimit/rate-limiter';
@@ -16,7 +16,7 @@ function env(name: string): string {
 
 async function main(): Promise<void> {
   const prefix = env('RL_PREFIX');
-  const startAt = Number(env('RL_START_AT'));
+  const workers = Number(env('RL_WORKERS'));
   const calls = Number(env('RL_CALLS'));
   const runMs = Number(env('RL_RUN_MS'));
   const redis = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
@@ -31,6 +31,13 @@ async function main(): Promise<void> {
     },
   });
   await redis.ping();
+  // Start barrier: every sibling is loaded before any fires, however slowly each process started (a
+  // fixed start time fails on a loaded machine, where one process may still be loading when the
+  // other has taken all the capacity). The first to see them all sets the common start time.
+  await redis.incr(`${prefix}barrier:ready`);
+  while (Number(await redis.get(`${prefix}barrier:ready`)) < workers) await new Promise((resolve) => setTimeout(resolve, 20));
+  await redis.set(`${prefix}barrier:start`, String(Date.now() + 200), 'NX');
+  const startAt = Number(await redis.get(`${prefix}barrier:start`));
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
   const admitted: { at: number; input: number }[] = [];
   let refused = 0;
