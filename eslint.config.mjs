@@ -27,6 +27,31 @@ export default tseslint.config(
     },
   },
   {
+    // Boundaries (README, "Where a test goes"): library code never imports tests, benchmarks or the demo.
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**', '**/bench/**', '**/demo/**', '**/examples/**', '*.test', '**/*.test'], message: 'Library code must not import test, benchmark or demo code.' }] }],
+    },
+  },
+  {
+    // Concerns are plain code; layers adapt them to the middleware contract. A concern that imported a
+    // layer would turn that round and tie the logic to the pipeline.
+    files: ['src/*/**/*.ts'],
+    ignores: ['src/layers/**', 'src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/test/**', '**/bench/**', '**/demo/**', '**/examples/**', '*.test', '**/*.test'], message: 'Library code must not import test, benchmark or demo code.' },
+            { group: ['**/layers/*', '**/layers'], message: 'Concern folders must not import src/layers/: move the shared type or logic into the concern.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts', 'demo/**/*.ts', 'examples/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -17,4 +17,6 @@ export default defineConfig({
   platform: 'node',
   splitting: false,
   treeshake: true,
+  // Error classes take their `name` from the class: esbuild would otherwise rename one (`_ConfigError`).
+  keepNames: true,
 });

@@ -1,12 +1,12 @@
 /**
- * Tiny self-measurements of the limiter's overhead, for the project's `npm run bench`.
+ * Tiny self-measurements of the limiter's overhead, for `npm run bench` (not part of the library).
  *
  * @module
  */
 import type Redis from 'ioredis';
-import { RateLimiter } from './rate-limiter';
-import { RedisBucketStore } from './redis-store';
-import { type Demand, type Permit } from './types';
+import { RateLimiter } from '../src/ratelimit/rate-limiter';
+import { RedisBucketStore } from '../src/ratelimit/redis-store';
+import { type Demand, type Permit } from '../src/ratelimit/types';
 
 /** Latency figures, microseconds. */
 export interface LatencyFigures {

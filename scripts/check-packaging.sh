@@ -17,7 +17,8 @@ if [[ "${2:-}" != "--skip-build" ]] &&
   npm run build --silent >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; echo "FAIL build"; exit 1; }
 fi
 
-tarball="$tmp/$(npm pack --pack-destination "$tmp" --loglevel=error | tail -n 1)"
+# dist/ is fresh (above): skip the prepack build.
+tarball="$tmp/$(npm pack --ignore-scripts --pack-destination "$tmp" --loglevel=error | tail -n 1)"
 
 mkdir "$tmp/app"
 cp test/packaging/checks.mjs test/packaging/app.cjs test/packaging/app.mjs "$tmp/app/"

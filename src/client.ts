@@ -3,10 +3,11 @@ import type { AbstractPage, PagePromise } from '@anthropic-ai/sdk/core/paginatio
 import type { Registry, RegistryContentType } from 'prom-client';
 import { callOptions, validateCallOptions } from './call-options';
 import { callState, RETRY_BUDGET } from './call-state';
-import { disabledCostsView, type CostsView } from './costs';
+import { disabledCostsView, type CostsView } from './cost/cost-tracker';
 import { ConfigError } from './errors/config-error';
 import type { ResilientClaudeEventName, ResilientClaudeListener } from './events';
-import type { HealthProbeOptions, HealthSnapshot } from './health';
+import type { HealthSnapshot } from './health';
+import type { HealthProbeOptions } from './options/health-probe-options';
 import type { KeyPool } from './keys';
 import { resolveLogging, type LogSink } from './logging';
 import { DEFAULTS, resolveRetry, validateOptions, type ResilientClaudeOptions } from './options';
@@ -18,9 +19,9 @@ import { guardMessageEntryPoints } from './sanitize/entry-guard';
 import { checkSdk, SUPPORTED_SDK_RANGE } from './sdk/seams';
 import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
 import { createSpanEnrichmentHook } from './telemetry';
+import { MAX_TIMER_MS } from './util/timers';
 
 /** Longest delay one timer can hold: the SDK's timer for attempts whose timeout the attempt layer enforces. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Marks the options `withOptions()` hands to a child: the parent's runtime and what was overridden. */
 const INHERIT = Symbol.for('resilient-claude.inherit');

@@ -16,9 +16,10 @@ export {
   type ResilientClaudeOptions,
   type RetryOptions,
 } from './options';
-export type { SanitizeOptions } from './layers/sanitize';
-export type { RateLimitOptions } from './layers/rate-limit';
-export type { CostOptions, CostQuery, CostsView } from './costs';
+export type { SanitizeOptions } from './options/sanitize-options';
+export type { RateLimitOptions } from './options/rate-limit-options';
+export type { CostQuery, CostsView } from './cost/cost-tracker';
+export type { CostOptions } from './options/cost-options';
 export type {
   BreakerState,
   BreakerStateChangeEvent,
@@ -37,9 +38,10 @@ export type {
   UnknownModelEvent,
 } from './events';
 export type { FailureReason } from './classify';
-export type { HealthProbeOptions, HealthSnapshot, ProbeState } from './health';
+export type { HealthSnapshot, ProbeState } from './health';
+export type { HealthProbeOptions } from './options/health-probe-options';
 export type { BreakerSnapshot } from './breaker/circuit-breaker';
-export { createHealthHandler, type HealthHandler, type HealthHandlerOptions } from './health/index';
+export { createHealthHandler, type HealthHandler, type HealthHandlerOptions } from './health';
 export { ClientMetrics, type ClientMetricsOptions } from './metrics';
 export { KeyPool, type ApiKeyInput, type ApiKeysOptions, type KeySnapshot, type KeyStrategy } from './keys';
 export type { ScopeSnapshot, DimensionSnapshot } from './ratelimit';

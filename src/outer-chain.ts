@@ -1,3 +1,4 @@
+import { isJson } from './util/http';
 import type { FinalRequestOptions, Middleware, MiddlewareContext, MiddlewareNext, SdkLogger } from './sdk-types';
 
 /**
@@ -15,10 +16,6 @@ export function composeLayers(layers: readonly Middleware[], terminal: Middlewar
   return next;
 }
 
-function isJson(response: Response): boolean {
-  const type = response.headers.get('content-type') ?? '';
-  return type.includes('application/json') || type.includes('+json');
-}
 
 /**
  * The context the per-call layers see. `parse` reads JSON (or text) bodies through a clone, cached per

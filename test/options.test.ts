@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { callOptions } from './call-options';
-import { ResilientClaude } from './client';
-import { ConfigError } from './errors/config-error';
+import { callOptions } from '../src/call-options';
+import { ResilientClaude } from '../src/client';
+import { ConfigError } from '../src/errors/config-error';
 
 function configErrorOf(build: () => unknown): ConfigError {
   try {
@@ -70,6 +70,17 @@ describe('option validation', () => {
     expect(configErrorOf(() => new ResilientClaude({ ...base, circuitBreaker: { resetTimeoutMs: 5 } as never })).suggestion).toBe(
       'circuitBreaker.probeAfterMs',
     );
+  });
+
+  it('budget and ledger keys are checked too: a misspelled one would switch a limit off silently', () => {
+    expect(configErrorOf(() => new ResilientClaude({ ...base, cost: { budget: { limitUsd: 1, perUsr: 1 } } as never })).suggestion).toBe(
+      'cost.budget.perUser',
+    );
+    expect(configErrorOf(() => new ResilientClaude({ ...base, cost: { budget: { limit: 1 } } as never })).suggestion).toBe('cost.budget.limitUsd');
+    expect(configErrorOf(() => new ResilientClaude({ ...base, cost: { budget: { limitUsd: 1, now: 5 } } as never })).option).toBe('cost.budget.now');
+    expect(configErrorOf(() => new ResilientClaude({ ...base, cost: { ledger: { dayBucket: 3 } } as never })).suggestion).toBe('cost.ledger.dayBuckets');
+    const client = new ResilientClaude({ ...base, cost: { budget: { limitUsd: 1, perUser: 0.5, window: 'month', warnAt: 0.5, name: 'b' } } });
+    expect(client.costs.budget('u')).toMatchObject({ limitUsd: 1, user: { limitUsd: 0.5 } });
   });
 
   it('a withOptions() child is validated the same way', () => {

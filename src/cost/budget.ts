@@ -135,6 +135,13 @@ export interface ResolvedBudget {
   readonly budgetWarning: ((w: BudgetWarning) => void) | undefined;
 }
 
+/** Marks options that {@link resolveBudgetOptions} produced: a user's key can never pass for it. */
+const RESOLVED = Symbol('resolved budget');
+
+function isResolved(options: BudgetOptions | ResolvedBudget): options is ResolvedBudget {
+  return (options as { [RESOLVED]?: true })[RESOLVED] === true;
+}
+
 /** Validates {@link BudgetOptions}; throws `ConfigError` naming `cost.budget.<field>`. */
 export function resolveBudgetOptions(options: BudgetOptions): ResolvedBudget {
   const p = 'cost.budget';
@@ -165,7 +172,8 @@ export function resolveBudgetOptions(options: BudgetOptions): ResolvedBudget {
     now: options.now ?? Date.now,
     name,
     budgetWarning: options.budgetWarning,
-  };
+    [RESOLVED]: true,
+  } as ResolvedBudget;
 }
 
 /** The warning threshold of a limit (rounded up). */
@@ -252,7 +260,7 @@ export class BudgetManager implements BudgetGate {
 
   /** @param store how reservations are labelled (`'local'` when used as the Redis store's fallback). */
   constructor(options: BudgetOptions | ResolvedBudget, store: 'memory' | 'local' = 'memory') {
-    this.config = 'limit' in options ? options : resolveBudgetOptions(options);
+    this.config = isResolved(options) ? options : resolveBudgetOptions(options);
     this.#store = store;
   }
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { CallState } from './call-state';
+import type { CallState } from '../call-state';
 import {
   BudgetManager,
   callCost,
@@ -13,31 +13,22 @@ import {
   type BudgetState,
   type BudgetWarning,
   type CallCost,
-  type CostLedgerOptions,
   type CostStoreEvent,
   type CostSummary,
   type ModelTotals,
   type PartyTotals,
-  type PriceRowInput,
   type Reservation,
   type SummaryQuery,
   type UnknownModelInfo,
-} from './cost';
-import { BudgetExceededError } from './errors/budget-exceeded-error';
-import type { EventHub } from './events';
-import type { CompletionHook } from './layers/observe';
-import type { LogSink } from './logging';
-import { estimateInputTokens } from './ratelimit/estimate';
+} from './index';
+import { BudgetExceededError } from '../errors/budget-exceeded-error';
+import type { EventHub } from '../events';
+import type { CompletionHook } from '../call-outcome';
+import type { CostOptions } from '../options/cost-options';
+import type { LogSink } from '../logging';
+import { estimateInputTokens } from '../ratelimit/estimate';
+import { isMessagesCreate as isMessagesPath } from '../util/http';
 
-/** The `cost` option. */
-export interface CostOptions {
-  /** Extra or replacement price rows (see `PriceRowInput`). Default: the built-in table. */
-  prices?: readonly PriceRowInput[];
-  /** A spending budget checked before each Messages call. Default: none. */
-  budget?: Omit<BudgetOptions, 'budgetWarning' | 'now'>;
-  /** Ledger bucket retention and caps. Defaults: see `CostLedgerOptions`. */
-  ledger?: Omit<CostLedgerOptions, 'shared' | 'now'>;
-}
 
 /** Window of a cost query: the whole life (none), since an instant or for a duration, or the last `days`. */
 export type CostQuery = { readonly sinceMs: number } | { readonly days: number };
@@ -108,7 +99,6 @@ interface MessageParamsLike {
   inference_geo?: unknown;
 }
 
-const MESSAGES_PATH = /\/v1\/messages(?:\?|$)/;
 
 /** The longest cache TTL a request asks for, if it asks for caching at all. */
 function cacheTtlOf(params: unknown): '5m' | '1h' | undefined {
@@ -155,7 +145,7 @@ class InputCorrection {
 
 /** Whether a call is a Messages create (the only calls that produce billable usage directly). */
 export function isMessagesCreate(state: CallState): boolean {
-  return state.method === 'POST' && MESSAGES_PATH.test(state.path);
+  return isMessagesPath(state.method, state.path);
 }
 
 /** Dependencies of the cost tracker. */

@@ -1,9 +1,6 @@
 /**
- * The health (and metrics) HTTP handler for `ResilientClaude`: {@link createHealthHandler}. See
+ * Health: the `client.health()` snapshot types, and the health (and metrics) HTTP handler for `ResilientClaude`: {@link createHealthHandler}. See
  * `health-handler.ts` for routes, status codes and mounting in node:http, express and fastify.
- *
- * Note: `src/health.ts` (the `HealthSnapshot` type) sits beside this folder; import this folder as
- * `./health/index` to avoid resolving to that file.
  *
  * @module
  */
@@ -19,3 +16,4 @@ export {
   type NextFunction,
   type RegistryHolder,
 } from './health-handler';
+export type { HealthSnapshot, ProbeState } from './snapshot';

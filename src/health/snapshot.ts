@@ -1,7 +1,7 @@
-import type { BreakerSnapshot } from './breaker/circuit-breaker';
-import type { BudgetState } from './cost';
-import type { KeySnapshot } from './keys';
-import type { ScopeSnapshot } from './ratelimit';
+import type { BreakerSnapshot } from '../breaker/circuit-breaker';
+import type { BudgetState } from '../cost';
+import type { KeySnapshot } from '../keys';
+import type { ScopeSnapshot } from '../ratelimit';
 
 /** Result of the last active health probe (`messages.countTokens`, which costs nothing). */
 export interface ProbeState {
@@ -13,13 +13,6 @@ export interface ProbeState {
   readonly errorClass?: string;
 }
 
-/** The `healthProbe` option. */
-export interface HealthProbeOptions {
-  /** Interval between probes. Default 30000 ms. */
-  intervalMs?: number;
-  /** Model to count tokens with. Default `'claude-haiku-4-5'`. */
-  model?: string;
-}
 
 /** What `client.health()` returns. */
 export interface HealthSnapshot {

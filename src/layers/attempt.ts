@@ -5,6 +5,7 @@ import { AttemptTimeoutError } from '../classify';
 import type { Middleware } from '../sdk-types';
 import { readBody } from '../stream/read-body';
 import { tapSseResponse, type TappedStream } from '../stream/stream-tap';
+import { followSignals } from '../util/abort';
 
 /** Each tapped streaming attempt, by the `Response` the attempt layer returned (for the layers around it). */
 export const attemptStreams = new WeakMap<Response, TappedStream>();
@@ -95,13 +96,10 @@ async function sendWithOwnTimeout(
   timeoutMs: number,
 ): Promise<Response> {
   const controller = new AbortController();
-  const sources = [request.signal, state.deadlineSignal].filter((s): s is AbortSignal => s != null);
-  const follow = (source: AbortSignal) => () => controller.abort(source.reason);
-  const links = sources.map((source) => [source, follow(source)] as const);
-  for (const [source, onAbort] of links) {
-    if (source.aborted) controller.abort(source.reason);
-    else source.addEventListener('abort', onAbort, { once: true });
-  }
+  // The SDK's controller stays linked for the attempt's life (a caller abort, or a break out of a
+  // stream, must cancel the body); the deadline only until the answer arrives.
+  followSignals(controller, [request.signal]);
+  const unfollowDeadline = followSignals(controller, [state.deadlineSignal]);
   const timer = setTimeout(() => controller.abort(new AttemptTimeoutError()), timeoutMs);
   try {
     return await next({ ...request, signal: controller.signal });
@@ -110,8 +108,6 @@ async function sendWithOwnTimeout(
     throw reason instanceof Error ? reason : error;
   } finally {
     clearTimeout(timer);
-    // The deadline no longer concerns this attempt once it has an answer; the SDK's controller still
-    // does (a caller abort, or a break out of a stream, must cancel the body).
-    for (const [source, onAbort] of links) if (source === state.deadlineSignal) source.removeEventListener('abort', onAbort);
+    unfollowDeadline();
   }
 }

@@ -1,5 +1,5 @@
 import { callState } from '../call-state';
-import type { CostTracker } from '../costs';
+import type { CostTracker } from '../cost/cost-tracker';
 import type { Middleware } from '../sdk-types';
 
 /**

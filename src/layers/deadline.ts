@@ -1,6 +1,7 @@
 import { callState } from '../call-state';
 import { DeadlineExceededError } from '../errors/deadline-exceeded-error';
 import type { Middleware } from '../sdk-types';
+import { followSignals } from '../util/abort';
 
 /** Abort reason of a call whose deadline passed (internal; callers get `DeadlineExceededError`). */
 export class DeadlineReached extends Error {
@@ -10,27 +11,10 @@ export class DeadlineReached extends Error {
   }
 }
 
-/**
- * A signal that aborts when either `a` or `b` does, with a `dispose()` that detaches it again. Not
- * `AbortSignal.any()`: on Node 20 every call of it leaves an entry behind on a long-lived source signal.
- */
+/** A signal that aborts when either `a` or `b` does, with a `dispose()` that detaches it again. */
 function follow(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
-  const onA = () => controller.abort(a.reason);
-  const onB = () => controller.abort(b.reason);
-  if (a.aborted) onA();
-  else if (b.aborted) onB();
-  else {
-    a.addEventListener('abort', onA, { once: true });
-    b.addEventListener('abort', onB, { once: true });
-  }
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      a.removeEventListener('abort', onA);
-      b.removeEventListener('abort', onB);
-    },
-  };
+  return { signal: controller.signal, dispose: followSignals(controller, [a, b]) };
 }
 
 /**

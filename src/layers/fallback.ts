@@ -2,6 +2,7 @@ import { callState } from '../call-state';
 import { CircuitOpenError } from '../errors/circuit-open-error';
 import type { LogSink } from '../logging';
 import type { Middleware } from '../sdk-types';
+import { isMessagesCreate } from '../util/http';
 
 /**
  * Fallback layer (opt-in, `fallbackModels`): when a call's model is overloaded — a 529 after its retries,
@@ -12,7 +13,7 @@ import type { Middleware } from '../sdk-types';
 export function createFallbackLayer(fallbackModels: readonly string[], deps: { log: LogSink }): Middleware {
   return async function fallback(request, next, ctx) {
     const state = callState(ctx);
-    if (!state || state.method !== 'POST' || !/\/v1\/messages(?:\?|$)/.test(state.path) || !state.model) return next(request);
+    if (!state || !isMessagesCreate(state.method, state.path) || !state.model) return next(request);
     const first = state.model;
     const chain = [first, ...fallbackModels.filter((m) => m !== first)];
     let attemptRequest = request;

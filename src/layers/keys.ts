@@ -4,6 +4,7 @@ import type { KeyQuarantinedEvent } from '../keys/types';
 import type { LogSink } from '../logging';
 import type { APIRequest, Middleware } from '../sdk-types';
 import { attemptStreams } from './attempt';
+import { isEventStream } from '../util/http';
 
 /** Dependencies of the keys layer. */
 export interface KeysLayerDeps {
@@ -50,9 +51,6 @@ function isReplayable(body: APIRequest['body']): boolean {
   return !(typeof body === 'object' && (Symbol.asyncIterator in body || Symbol.iterator in body));
 }
 
-function isSse(response: Response): boolean {
-  return (response.headers.get('content-type') ?? '').includes('text/event-stream');
-}
 
 /**
  * Keys layer (opt-in through `apiKeys`): runs per HTTP attempt, before the rate limiter and the breaker.
@@ -150,7 +148,7 @@ export function createKeysLayer(pool: KeyPool, deps: KeysLayerDeps = {}): Middle
 
       const streamDone =
         state.stream && response.ok
-          ? (attemptStreams.get(response)?.result ?? (isSse(response) ? state.lastAttemptStream : undefined))
+          ? (attemptStreams.get(response)?.result ?? (isEventStream(response) ? state.lastAttemptStream : undefined))
           : undefined;
       if (streamDone) void streamDone.then(release, release);
       else release();

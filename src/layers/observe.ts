@@ -4,30 +4,8 @@ import type { CallRecord, EventHub } from '../events';
 import type { LogSink } from '../logging';
 import type { Middleware, MiddlewareContext } from '../sdk-types';
 import { bufferedBodies } from './attempt';
-
-/** What a finished call came to, handed to completion hooks (cost, budgets, metrics). */
-export interface CallOutcome {
-  readonly ok: boolean;
-  readonly status?: number;
-  /** Usage of the response that served the call (JSON body, or the stream's final totals). */
-  readonly usage?: UsageTotals;
-  /** The model that answered (response `model`). */
-  readonly responseModel?: string;
-  /** Class name of the error the caller got. */
-  readonly errorClass?: string;
-  /** The error, for hooks that need more than its name. */
-  readonly error?: unknown;
-  /** A streaming call. */
-  readonly stream: boolean;
-  /** A stream that died before its final usage: the output tokens are estimated from the deltas seen. */
-  readonly outputEstimated?: boolean;
-}
-
-/** Runs when a call completes, before its `callComplete` event; may add facts to the record. */
-export type CompletionHook = (state: CallState, outcome: CallOutcome, record: MutableRecord) => void;
-
-/** The record under construction, for hooks to enrich (e.g. `costUsd`). */
-export type MutableRecord = { -readonly [K in keyof CallRecord]: CallRecord[K] };
+import type { CallOutcome, CompletionHook, MutableRecord } from '../call-outcome';
+import { isJson, isMessagesCreate } from '../util/http';
 
 /** Dependencies of the observe layer. */
 export interface ObserveLayerDeps {
@@ -72,7 +50,6 @@ function thrownErrorClass(error: unknown, ctx: MiddlewareContext): string {
   return 'Error';
 }
 
-const MESSAGES_PATH = /\/v1\/messages(?:\?|$)/;
 const decoder = new TextDecoder();
 
 function safeJson(bytes: Uint8Array): unknown {
@@ -83,9 +60,6 @@ function safeJson(bytes: Uint8Array): unknown {
   }
 }
 
-function isJson(response: Response): boolean {
-  return (response.headers.get('content-type') ?? '').includes('json');
-}
 
 /**
  * Observe layer: one record per *logical* call — a log line at `info` and a `callComplete` event — with
@@ -198,7 +172,7 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
 
     let usage: UsageTotals | undefined;
     let responseModel: string | undefined;
-    if (!state.stream && MESSAGES_PATH.test(state.path)) {
+    if (!state.stream && isMessagesCreate(state.method, state.path)) {
       let body: { usage?: unknown; model?: unknown } | undefined;
       if (state.parsedResponse?.response === response) body = state.parsedResponse.body as typeof body;
       else {

@@ -3,42 +3,16 @@ import type { EventHub } from '../events';
 import type { LogSink } from '../logging';
 import { estimateInputTokens, type Demand, type Permit, type RateLimiter } from '../ratelimit';
 import type { Middleware } from '../sdk-types';
-import type { CompletionHook } from './observe';
+import type { CompletionHook } from '../call-outcome';
 import { attemptStreams } from './attempt';
-
-/** The `rateLimit` option (object form). */
-export interface RateLimitOptions {
-  /** Requests per minute ceiling. Headers can only lower it. Giving any of rpm/itpm/otpm selects explicit mode. */
-  rpm?: number;
-  /** Input tokens per minute ceiling. */
-  itpm?: number;
-  /** Output tokens per minute ceiling. */
-  otpm?: number;
-  /** In-flight requests per scope (per process). Default: no cap. */
-  maxConcurrent?: number;
-  /** Calls waiting per scope (per process) before `RateLimitQueueFullError`. Default 1000. */
-  maxQueue?: number;
-  /** Longest wait for capacity before `RateLimitWaitExceededError`. Default: no limit (the deadline bounds it). */
-  maxWaitMs?: number;
-  /**
-   * Output tokens to reserve per call: `'max_tokens'` (default — what the API itself reserves against
-   * OTPM, so the only choice that never draws a 429), a fixed number, or a function of the params.
-   */
-  outputEstimate?: 'max_tokens' | number | ((params: unknown) => number);
-  /** Cache reads do not count toward input tokens (most models' ITPM is cache-aware). Default true. */
-  cacheAwareInput?: boolean;
-  /** Buckets per requested model (`'model'`, default: Anthropic limits per model class) or one for the client. */
-  scope?: 'model' | 'client';
-  /** `'auto'` mode, before a scope's first rate-limit headers: most calls in flight. Default 4. */
-  startupConcurrency?: number;
-}
+import type { RateLimitOptions } from '../options/rate-limit-options';
+import { isJson, isMessagesCreate } from '../util/http';
 
 interface JsonBody {
   usage?: { input_tokens?: unknown; output_tokens?: unknown; cache_creation_input_tokens?: unknown; cache_read_input_tokens?: unknown };
   model?: unknown;
 }
 
-const MESSAGES_PATH = /\/v1\/messages(?:\?|$)/;
 
 /** A JSON response's permit, settled when the call completes (observe has the usage then). */
 interface PendingPermit {
@@ -52,9 +26,6 @@ function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
-function isJson(response: Response): boolean {
-  return (response.headers.get('content-type') ?? '').includes('json');
-}
 
 /** Dependencies of the rate-limit layer. */
 export interface RateLimitLayerDeps {
@@ -116,7 +87,7 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): { middleware: Mi
 
   const middleware: Middleware = async function rateLimit(request, next, ctx) {
     const state = callState(ctx);
-    if (!state || state.method !== 'POST' || !MESSAGES_PATH.test(state.path)) return next(request);
+    if (!state || !isMessagesCreate(state.method, state.path)) return next(request);
     const prefix = deps.scopePrefix?.(state);
     const base = options.scope === 'client' ? 'client' : (state.model ?? 'default');
     const scope = prefix ? `${prefix}:${base}` : base;

@@ -11,6 +11,8 @@ import type { APIRequest, Middleware, MiddlewareContext, MiddlewareNext } from '
 import { PreContentFailure } from '../stream/stream-tap';
 import { statusForErrorType } from '../stream/error-types';
 import { deadlineError } from './deadline';
+import { isEventStream } from '../util/http';
+import { abortableSleep, MAX_TIMER_MS } from '../util/timers';
 
 /** One failed attempt, as p-retry sees it. */
 class AttemptFailure extends Error {
@@ -31,7 +33,6 @@ interface DelayPlan {
 }
 
 /** Largest delay one timer can hold; hints beyond it are treated as absent, as the SDK does. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The server's own hint, if it gave a usable one: `retry-after-ms` (float ms), else `retry-after` (seconds,
@@ -57,25 +58,6 @@ export function retryAfterHint(headers: Headers | undefined, now = Date.now()): 
 export function backoffDelay(retryIndex: number, config: ResolvedRetryOptions, random: () => number): number {
   const ceiling = Math.min(config.maxDelayMs, config.baseDelayMs * 2 ** retryIndex);
   return config.jitter ? random() * ceiling : ceiling;
-}
-
-/** Sleeps `ms`, ending at once (rejecting with the signal's reason) when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** A request body that can be sent again as is. Streams and async iterables cannot. */
@@ -111,9 +93,6 @@ function sdkWouldRetryError(error: unknown): boolean {
   return isRetryableError(error) || timeoutLike(error);
 }
 
-function isSse(response: Response): boolean {
-  return (response.headers.get('content-type') ?? '').includes('text/event-stream');
-}
 
 async function discard(response: Response | undefined): Promise<void> {
   if (response?.body && !response.bodyUsed) await response.body.cancel().catch(() => undefined);
@@ -181,7 +160,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     if (!plan) return false;
     await discard(failure.response);
     announce(state, failure, plan);
-    await sleep(plan.delayMs, state.signal ?? ctx.options?.signal);
+    await abortableSleep(plan.delayMs, state.signal ?? ctx.options?.signal);
     state.retries++;
     return true;
   }
@@ -247,7 +226,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
       throw thrown.error;
     }
 
-    if (state.stream && response.body && isSse(response)) return resumable(response, attempt, state, ctx);
+    if (state.stream && response.body && isEventStream(response)) return resumable(response, attempt, state, ctx);
     return response;
   };
 
@@ -341,7 +320,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
           if (!f.verdict.retryable) return { error: await finalError(f) };
           continue;
         }
-        if (response.body && isSse(response)) return { response };
+        if (response.body && isEventStream(response)) return { response };
         return { error: new Error('stream continuation did not return a stream') };
       }
     };

@@ -3,6 +3,7 @@ import type { EventHub } from '../events';
 import type { LogSink } from '../logging';
 import type { RouteDecision, RouteFunction } from '../routing/simple-task-router';
 import type { Middleware } from '../sdk-types';
+import { isMessagesCreate } from '../util/http';
 
 function isDecision(value: unknown): value is RouteDecision<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && 'params' in value && Object.keys(value).every((k) => k === 'params' || k === 'reason');
@@ -17,7 +18,7 @@ function isDecision(value: unknown): value is RouteDecision<Record<string, unkno
 export function createRouteLayer(route: RouteFunction, deps: { events: EventHub; log: LogSink }): Middleware {
   return async function routeLayer(request, next, ctx) {
     const state = callState(ctx);
-    if (!state || state.method !== 'POST' || !/\/v1\/messages(?:\?|$)/.test(state.path)) return next(request);
+    if (!state || !isMessagesCreate(state.method, state.path)) return next(request);
     if (state.routedBody !== undefined) return next({ ...request, body: state.routedBody });
     const params = state.params;
     if (typeof params !== 'object' || params === null) return next(request);

@@ -1,16 +1,17 @@
 import type { Logger as PinoLogger, LoggerOptions as PinoLoggerOptions } from 'pino';
 import { z } from 'zod';
 import type { Redis } from 'ioredis';
-import type { CostOptions } from './costs';
-import { validateKeyPoolOptions, type ApiKeysOptions } from './keys';
-import { ConfigError } from './errors/config-error';
-import type { RateLimitOptions } from './layers/rate-limit';
-import type { SanitizeOptions } from './layers/sanitize';
-import type { ClientMetricsOptions } from './metrics';
-import type { HealthProbeOptions } from './health';
-import type { RouteFunction } from './routing/simple-task-router';
-import type { ClientOptions, SdkLogger } from './sdk-types';
-import type { CircuitBreakerConfig } from './breaker/circuit-breaker';
+import type { CostOptions } from './cost-options';
+import { validateKeyPoolOptions, type ApiKeysOptions } from '../keys';
+import { ConfigError } from '../errors/config-error';
+import type { RateLimitOptions } from './rate-limit-options';
+import type { SanitizeOptions } from './sanitize-options';
+import type { ClientMetricsOptions } from '../metrics';
+import type { HealthProbeOptions } from './health-probe-options';
+import type { RouteFunction } from '../routing/simple-task-router';
+import type { ClientOptions, SdkLogger } from '../sdk-types';
+import type { CircuitBreakerConfig } from '../breaker/circuit-breaker';
+import { MAX_TIMER_MS } from '../util/timers';
 
 /**
  * Retry policy. One retry owner: this layer. The SDK's own retry loop is kept from retrying on top
@@ -207,7 +208,6 @@ export const DEFAULTS = Object.freeze({
 
 // --- validation -------------------------------------------------------------------------------------
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function check<T>(predicate: (value: unknown) => boolean, expected: string) {
   return z.custom<T>((value) => predicate(value), { error: expected });
@@ -245,11 +245,28 @@ const sanitizeSchema = z.strictObject({
   validate: check<boolean>((v) => typeof v === 'boolean', 'a boolean').optional(),
 });
 
-// Prices and budgets are validated in depth by the cost engine (ConfigError naming `cost.…`).
+// Prices and budgets are validated in depth by the cost engine (ConfigError naming `cost.…`); here, the
+// keys, so that a misspelled one (`limit`, `perUsr`) is refused instead of silently switching a limit off.
 const costSchema = z.strictObject({
   prices: check<unknown[]>((v) => Array.isArray(v), 'an array of price rows').optional(),
   budget: check<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'a budget options object').optional(),
   ledger: check<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'ledger options').optional(),
+});
+const budgetKeysSchema = z.strictObject({
+  limitUsd: z.unknown().optional(),
+  window: z.unknown().optional(),
+  perUser: z.unknown().optional(),
+  warnAt: z.unknown().optional(),
+  name: z.unknown().optional(),
+});
+const ledgerKeysSchema = z.strictObject({
+  minuteBuckets: z.unknown().optional(),
+  hourBuckets: z.unknown().optional(),
+  dayBuckets: z.unknown().optional(),
+  minuteCaps: z.unknown().optional(),
+  hourCaps: z.unknown().optional(),
+  dayCaps: z.unknown().optional(),
+  lifetimeCaps: z.unknown().optional(),
 });
 
 const isNonNegativeNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -492,6 +509,10 @@ export function validateOptions(options: ResilientClaudeOptions): void {
     throw new ConfigError('fallbackModels', 'an array of model ids', `got ${describeValue(fallbackModels)}`);
   }
   validateSection('cost', options.cost, costSchema);
+  if (options.cost) {
+    validateSection('cost.budget', options.cost.budget, budgetKeysSchema, 'a budget options object', { limit: 'limitUsd', perUserUsd: 'perUser' });
+    validateSection('cost.ledger', options.cost.ledger, ledgerKeysSchema, 'ledger options');
+  }
   const redis = options.redis;
   if (redis !== undefined && typeof redis !== 'string' && !(typeof redis === 'object' && redis !== null && typeof (redis as { evalsha?: unknown }).evalsha === 'function')) {
     throw new ConfigError('redis', 'an ioredis client or a redis:// URL', `got ${describeValue(redis)}`);

@@ -12,7 +12,6 @@ export { RedisBucketStore, RedisNoAnswerError, type RedisBucketStoreOptions } fr
 export type { SharedBucketStore, BucketSeed, ScopeSeed, BucketSyncUpdate, StoreReserveResult } from './store';
 export { estimateInputTokens, estimateDemand, textTokens } from './estimate';
 export { parseRateLimitHeaders, deriveWindowMs } from './header-sync';
-export { measureFastPath, measureRedisAdmission, type LatencyFigures } from './fast-path-probe';
 export { RateLimiterClosedError, RateLimitStoreUnavailableError } from './errors';
 export { RateLimitQueueFullError } from '../errors/rate-limit-queue-full-error';
 export { RateLimitWaitExceededError } from '../errors/rate-limit-wait-exceeded-error';

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { BreakerRegistry } from '../breaker/breaker-registry';
-import { CostTracker } from '../costs';
+import { CostTracker } from '../cost/cost-tracker';
 import { EventHub, type BreakerStateChangeEvent, type CallRecord } from '../events';
 import type { ProbeState } from '../health';
 import { KeyPool } from '../keys';
-import type { RateLimitOptions } from '../layers/rate-limit';
+import type { RateLimitOptions } from '../options/rate-limit-options';
 import type { LogSink, ResolvedLogging } from '../logging';
 import { ClientMetrics, type BudgetInput, type ClientMetricsOptions } from '../metrics';
 import { resolveBreaker, type ResilientClaudeOptions, type ResolvedBreakerOptions } from '../options';

@@ -4,7 +4,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { callState, type CallState } from '../call-state';
 import type { CallRecord } from '../events';
-import type { MutableRecord } from '../layers/observe';
+import type { MutableRecord } from '../call-outcome';
 import { createLayerContext } from '../outer-chain';
 import type { FinalRequestOptions, SdkLogger } from '../sdk-types';
 import {

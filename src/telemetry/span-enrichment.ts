@@ -1,7 +1,7 @@
 import { trace, type Attributes, type Span } from '@opentelemetry/api';
 import { callState, type CallState } from '../call-state';
 import type { CallRecord } from '../events';
-import type { CompletionHook } from '../layers/observe';
+import type { CompletionHook } from '../call-outcome';
 import type { FinalRequestOptions, Middleware } from '../sdk-types';
 
 /**

@@ -96,6 +96,18 @@ export async function runChecks({ label, version, Anthropic, ResilientClaude, Fa
   const clients = [];
   const track = (c) => (clients.push(c), c);
 
+  await check('errors from the built package keep their class names (a misspelled option: ConfigError)', () => {
+    let error;
+    try {
+      track(client({ ratelimit: {} }));
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error?.name === 'ConfigError' && nameOf(error) === 'ConfigError', `got name ${error?.name}, class ${nameOf(error)}`);
+    expect(error instanceof Anthropic.AnthropicError, `${nameOf(error)} is not the app's AnthropicError`);
+    return error.message.slice(0, 60);
+  });
+
   await check('new ResilientClaude() instanceof the app\'s Anthropic', () => {
     const c = track(client());
     expect(c instanceof Anthropic, `got a ${nameOf(c)} that does not extend the app's Anthropic (a second SDK copy?)`);
