@@ -35,7 +35,7 @@ async function failureOf(make: () => PromiseLike<unknown>): Promise<{ sync: bool
 describe('invalid params reject the returned promise', () => {
   it.each([
     ["messages: 'hello'", { ...params, messages: 'hello' }, 'messages'],
-    ["role 'system' inside messages", { ...params, messages: [{ role: 'system', content: 'be brief' }, ...params.messages] }, 'messages[0].role'],
+    ["an unknown role inside messages", { ...params, messages: [{ role: 'developer', content: 'be brief' }, ...params.messages] }, 'messages[0].role'],
     ['max_tokens 0', { ...params, max_tokens: 0 }, 'max_tokens'],
   ])('%s: a rejected promise with InputRejectedError naming %s, nothing sent', async (_name, bad, field) => {
     const client = env.client();

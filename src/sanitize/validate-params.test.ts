@@ -125,16 +125,17 @@ describe('validateMessageParams: valid unusual calls pass untouched', () => {
     expect(JSON.stringify(unusual)).toBe(before);
   });
 
-  it("refuses role 'system' in messages (the API wants the top-level `system`), pointing there", () => {
-    const params = { ...unusual, messages: [...unusual.messages, { role: 'system', content: 'be brief' }] };
-    let error: unknown;
-    try {
-      validateMessageParams(params);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toMatchObject({ field: `messages[${unusual.messages.length}].role`, reason: 'invalid' });
-    expect((error as Error).message).toContain('top-level `system`');
+  it("accepts role 'system' inside messages (the SDK's SystemMessageParam: tool additions and removals)", () => {
+    const params = {
+      ...unusual,
+      messages: [...unusual.messages, { role: 'system', content: [{ type: 'tool_removal', name: 'search' }] }],
+    };
+    expect(() => validateMessageParams(params)).not.toThrow();
+  });
+
+  it('names the roles it accepts when the role is unknown', () => {
+    const params = { ...unusual, messages: [...unusual.messages, { role: 'developer', content: 'x' }] };
+    expect(() => validateMessageParams(params)).toThrow(/messages\[\d+\]\.role.*'user', 'assistant' or 'system', got "developer"/);
   });
 
   it('accepts them for countTokens too (no max_tokens needed)', () => {

@@ -1,12 +1,15 @@
 import { InputRejectedError } from '../errors/input-rejected-error';
 
-/** Roles a message may have. (`system` goes in the top-level `system` param; the API refuses it here.) */
-const ROLES: ReadonlySet<unknown> = new Set(['user', 'assistant']);
+/**
+ * Roles a message may have. `system` is one since SDK 1.14: a `SystemMessageParam` in the middle of a
+ * conversation carries tool additions and removals, and the SDK's own tool runner writes them.
+ */
+const ROLES: ReadonlySet<unknown> = new Set(['user', 'assistant', 'system']);
 
 /** The minimal shape {@link validateCountTokensParams} guarantees. */
 export interface ValidatedCountTokensParams {
   model: string;
-  messages: { role: 'user' | 'assistant'; content: string | { type: string }[] }[];
+  messages: { role: 'user' | 'assistant' | 'system'; content: string | { type: string }[] }[];
 }
 
 /** The minimal shape {@link validateMessageParams} guarantees. */
@@ -45,12 +48,9 @@ function checkMessages(messages: unknown): void {
     const at = `messages[${i}]`;
     if (!isDict(message)) throw invalid(at, `expected a message object, got ${describe(message)}`);
     const role = message['role'];
-    if (role === 'system') {
-      throw invalid(`${at}.role`, "expected 'user' or 'assistant', got 'system': put system instructions in the top-level `system` param");
-    }
     if (!ROLES.has(role)) {
       const got = typeof role === 'string' ? JSON.stringify(role.slice(0, 40)) : describe(role);
-      throw invalid(`${at}.role`, `expected 'user' or 'assistant', got ${got}`);
+      throw invalid(`${at}.role`, `expected 'user', 'assistant' or 'system', got ${got}`);
     }
     const content = message['content'];
     if (typeof content === 'string') continue;
@@ -70,8 +70,8 @@ function checkMessages(messages: unknown): void {
 /**
  * Checks, before anything is sent, the few fields this library relies on for `messages.create` /
  * `messages.stream` params: `model` is a non-empty string; `max_tokens` a positive integer;
- * `messages` an array of `{ role, content }` where `role` is `'user'` or `'assistant'` (the API refuses
- * `'system'` there, though the SDK's types allow it) and `content` is a string or an array
+ * `messages` an array of `{ role, content }` where `role` is `'user'`, `'assistant'` or `'system'` (the
+ * SDK's `SystemMessageParam`) and `content` is a string or an array
  * of objects with a string `type`. Everything else (unknown fields, block contents, tools,
  * thinking, images, documents…) is left to the server, which knows the current API schema.
  *
