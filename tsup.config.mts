@@ -1,8 +1,8 @@
 import { defineConfig } from 'tsup';
 
 // One build, two formats. The package is CommonJS-typed, so the CJS output is `.js` and the ESM
-// output `.mjs`. p-retry is ESM-only: Node >=20.19 loads it from the CJS build through require(esm),
-// which is why `engines.node` is `>=20.19` (test/cjs-smoke.test.ts proves it on the built output).
+// output `.mjs`; every runtime dependency loads from both (test/package-smoke.test.ts proves it on the
+// built output).
 export default defineConfig({
   entry: {
     index: 'src/index.ts',

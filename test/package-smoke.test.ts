@@ -41,7 +41,7 @@ describe('the built package', () => {
     }
   }, 120_000);
 
-  it('is require()-able as CommonJS and performs a real retry (p-retry is ESM-only)', () => {
+  it('is require()-able as CommonJS and performs a real retry', () => {
     const out = execFileSync(
       process.execPath,
       ['-e', script(`const { ResilientClaude } = require('./dist/index.js'); const { FakeAnthropicServer, faults } = require('./dist/testing/index.js');`)],

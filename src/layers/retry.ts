@@ -1,6 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { isFetchOriginError, isRetryableError } from '@anthropic-ai/sdk/core/middleware';
-import pRetry, { AbortError as StopRetrying } from 'p-retry';
 import { callState, type CallState, type StreamResult } from '../call-state';
 import { classifyError, classifyResponse, errorCodeOf, type FailureVerdict } from '../classify';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error';
@@ -14,7 +13,7 @@ import { deadlineError } from './deadline';
 import { isEventStream } from '../util/http';
 import { abortableSleep, MAX_TIMER_MS } from '../util/timers';
 
-/** One failed attempt, as p-retry sees it. */
+/** One failed attempt: why (the verdict, which also says whether it may be retried) and what came back. */
 class AttemptFailure extends Error {
   constructor(
     readonly verdict: FailureVerdict,
@@ -109,7 +108,7 @@ export interface RetryLayerDeps {
 }
 
 /**
- * Retry layer (p-retry). The one retry owner: it calls `next()` again for retryable failures, waits as
+ * Retry layer. The one retry owner: it calls `next()` again for retryable failures, waits as
  * the server asks (`retry-after-ms`, `retry-after`) up to `maxRetryAfterMs`, else backs off exponentially
  * with full jitter; a hint beyond the cap or beyond the deadline ends the call at once with the server's
  * own error. On final failure it returns the last response (marked so the SDK does not retry it again),
@@ -166,35 +165,22 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
   }
 
   /**
-   * The first attempt runs directly — the common case, success, costs no retry machinery. Only a
-   * retryable failure enters p-retry, which is handed that failure as its own first attempt and owns
-   * the loop from there (the waits are ours, taken in `shouldRetry`).
+   * Attempts until one succeeds, a failure may not be retried, or the budget, the deadline or the cap
+   * on server hints says stop. A plain loop: the waits need the server's hints, the deadline and the
+   * caller's signal, and a retry library's own backoff would have nothing left to do (p-retry ran here
+   * as a loop counter with zero delays until 0.2).
    */
   async function attemptThenRetry(attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext): Promise<Response> {
-    let first: AttemptFailure;
-    try {
-      return await attempt();
-    } catch (thrown) {
-      if (thrown instanceof StopRetrying && thrown.originalError instanceof AttemptFailure) throw thrown.originalError;
-      if (!(thrown instanceof AttemptFailure)) throw thrown;
-      first = thrown;
+    for (;;) {
+      let failure: AttemptFailure;
+      try {
+        return await attempt();
+      } catch (thrown) {
+        if (!(thrown instanceof AttemptFailure)) throw thrown;
+        failure = thrown;
+      }
+      if (!(await shouldRetry(failure, state, ctx))) throw failure;
     }
-    let replayed = false;
-    return pRetry(
-      () => {
-        if (replayed) return attempt();
-        replayed = true;
-        return Promise.reject(first);
-      },
-      {
-        retries: Math.max(0, state.retryBudget - state.retries),
-        minTimeout: 0,
-        maxTimeout: 0,
-        factor: 1,
-        randomize: false,
-        shouldRetry: ({ error }) => shouldRetry(error as AttemptFailure, state, ctx),
-      },
-    );
   }
 
   return async function retry(request, next, ctx) {
@@ -239,7 +225,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     ownsRetryCount: boolean,
   ): () => Promise<Response> {
     return async () => {
-      if (callAborted(state, ctx)) throw new StopRetrying(new AttemptFailure(ABORTED, undefined, state.signal?.reason));
+      if (callAborted(state, ctx)) throw new AttemptFailure(ABORTED, undefined, state.signal?.reason);
       let attemptRequest = request;
       // The SDK already stamped '0'; later attempts get their own number on a copy of the headers.
       if (ownsRetryCount && state.attempts > 0) {
@@ -255,7 +241,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
         const verdict = classifyError(error, callAborted(state, ctx));
         state.lastFailure = { reason: verdict.reason, error };
         const failure = new AttemptFailure(verdict, undefined, error);
-        throw verdict.retryable ? failure : new StopRetrying(failure);
+        throw failure;
       }
       state.lastStatus = response.status;
       state.requestId = response.headers.get('request-id') ?? state.requestId;
@@ -264,7 +250,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
       const verdict = classifyResponse(response.status, response.headers, code);
       state.lastFailure = { status: response.status, reason: verdict.reason };
       const failure = new AttemptFailure(verdict, response, undefined);
-      throw verdict.retryable ? failure : new StopRetrying(failure);
+      throw failure;
     };
   }
 
@@ -455,9 +441,7 @@ function errorEventBytes(payload: unknown): Uint8Array {
 }
 
 function unwrap(thrown: unknown): AttemptFailure | undefined {
-  if (thrown instanceof AttemptFailure) return thrown;
-  if (thrown instanceof StopRetrying && thrown.originalError instanceof AttemptFailure) return thrown.originalError;
-  return undefined;
+  return thrown instanceof AttemptFailure ? thrown : undefined;
 }
 
 function isAbortError(error: unknown): boolean {
