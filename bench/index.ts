@@ -55,8 +55,9 @@ async function readStream(client: Anthropic): Promise<void> {
 }
 
 async function overhead(): Promise<string[][]> {
-  // Every answer is 20 tokens: 20 text deltas when streamed.
-  const server = await startServerProcess({ outputTokens: 20 });
+  // Every answer is 20 tokens: 20 text deltas when streamed. Limits far above the load, so that every
+  // response carries the anthropic-ratelimit-* headers the real API sends (the limiter learns from them).
+  const server = await startServerProcess({ outputTokens: 20, rateLimits: { rpm: 1e9, itpm: 1e12, otpm: 1e12 } });
   const raw = new Anthropic({ apiKey: 'bench-key', baseURL: server.url });
   const resilient = new ResilientClaude({ apiKey: 'bench-key', baseURL: server.url });
   const clients = { raw, resilient } as const;

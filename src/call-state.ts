@@ -66,8 +66,6 @@ export interface CallState {
   params: unknown;
   /** The body a route or fallback settled on, re-applied if the SDK runs the chain again. */
   routedBody: string | undefined;
-  /** A JSON response an inner layer already read and parsed (observe reuses it when it is the final one). */
-  parsedResponse: { readonly response: Response; readonly body: unknown } | undefined;
   /** HTTP requests actually sent for the call (refusals by the breaker or limiter are not). */
   sent: number;
   /** The body the sanitizer settled on: a string when it rewrote it, null when unchanged, undefined before. */
@@ -178,7 +176,6 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
       model,
       params: options.body,
       sanitizedBody: undefined,
-      parsedResponse: undefined,
       routedBody: undefined,
       sent: 0,
       user,

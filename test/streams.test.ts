@@ -142,6 +142,31 @@ describe('after the first content, a failure is an error, never a shortened succ
 });
 
 describe('stream accounting', () => {
+  it('a stream cut after content is billed: input from message_start, output estimated from the text received', async () => {
+    const client = env.client();
+    const records: CallRecord[] = [];
+    client.on('callComplete', (r) => records.push(r));
+    env.server.schedule(faults.cutStream(4));
+    const stream = await client.messages.create({ ...params, stream: true });
+    let text = '';
+    let input = 0;
+    const error = await (async () => {
+      for await (const event of stream) {
+        if (event.type === 'message_start') input = event.message.usage.input_tokens;
+        if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    await expect.poll(() => records.length).toBe(1);
+    const record = records[0]!;
+    expect(input).toBeGreaterThan(0);
+    // Four deltas of one word each arrived: about 4 bytes a token, never less than the text needs.
+    expect(record.tokens).toMatchObject({ input, output: Math.ceil(Buffer.byteLength(text) / 4) });
+    expect(record.notes).toMatchObject({ billedPartial: true, outputEstimated: true, costApproximate: true });
+    expect(record.costUsd).toBeGreaterThan(0);
+  });
+
+
   it('a completed stream records the usage the server served', async () => {
     const client = env.client();
     const records: CallRecord[] = [];

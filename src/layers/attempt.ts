@@ -6,12 +6,49 @@ import type { Middleware } from '../sdk-types';
 import { readBody } from '../stream/read-body';
 import { tapSseResponse, type TappedStream } from '../stream/stream-tap';
 import { followSignals } from '../util/abort';
+import { withBody } from '../util/http';
 
 /** Each tapped streaming attempt, by the `Response` the attempt layer returned (for the layers around it). */
 export const attemptStreams = new WeakMap<Response, TappedStream>();
 
-/** The bytes of each JSON body the attempt layer read, by the `Response` it returned (read once, parsed once). */
-export const bufferedBodies = new WeakMap<Response, Uint8Array>();
+/** A JSON body the attempt layer read whole: parsed at most once, for the layers and the SDK alike. */
+export class BufferedJson {
+  #parsed: { value: unknown } | { error: unknown } | undefined;
+
+  constructor(readonly bytes: Uint8Array) {}
+
+  /** The parsed body; throws the `SyntaxError` `Response.json()` would for invalid JSON. */
+  parse(): unknown {
+    this.#parsed ??= parseOnce(this.bytes);
+    if ('error' in this.#parsed) throw this.#parsed.error;
+    return this.#parsed.value;
+  }
+}
+
+const decoder = new TextDecoder();
+
+function parseOnce(bytes: Uint8Array): { value: unknown } | { error: unknown } {
+  try {
+    return { value: JSON.parse(decoder.decode(bytes)) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** Each JSON body the attempt layer read, by the `Response` it returned. */
+export const bufferedBodies = new WeakMap<Response, BufferedJson>();
+
+/**
+ * The `Response` handed on for a body read whole: headers shared with the original (see `withBody`),
+ * and a `json()` that uses the body up as the native one does — a middleware that consumed it still
+ * gets the SDK's own error — but shares the one parse with the layers.
+ */
+function bufferedResponse(original: Response, body: BufferedJson): Response {
+  const whole = withBody(original, body.bytes as Uint8Array<ArrayBuffer>);
+  Object.defineProperty(whole, 'json', { value: () => Response.prototype.arrayBuffer.call(whole).then(() => body.parse()) });
+  bufferedBodies.set(whole, body);
+  return whole;
+}
 
 function contentType(response: Response): string {
   return response.headers.get('content-type') ?? '';
@@ -81,10 +118,7 @@ export function createAttemptLayer(options: AttemptLayerOptions): Middleware {
       if (request.signal?.aborted) throw request.signal.reason ?? error;
       throw new APIConnectionError({ message: 'The response body was cut off before its end.', cause: error as Error });
     }
-    const whole = new Response(bytes as Uint8Array<ArrayBuffer>, { status: response.status, statusText: response.statusText, headers: response.headers });
-    if (response.url) Object.defineProperty(whole, 'url', { value: response.url });
-    bufferedBodies.set(whole, bytes);
-    return whole;
+    return bufferedResponse(response, new BufferedJson(bytes));
   };
 }
 

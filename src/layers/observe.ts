@@ -50,17 +50,6 @@ function thrownErrorClass(error: unknown, ctx: MiddlewareContext): string {
   return 'Error';
 }
 
-const decoder = new TextDecoder();
-
-function safeJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(decoder.decode(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
-
 /**
  * Observe layer: one record per *logical* call — a log line at `info` and a `callComplete` event — with
  * request id, model, user, attempts, status, latency, tokens and error class; never prompts, completions
@@ -174,12 +163,11 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
     let responseModel: string | undefined;
     if (!state.stream && isMessagesCreate(state.method, state.path)) {
       let body: { usage?: unknown; model?: unknown } | undefined;
-      if (state.parsedResponse?.response === response) body = state.parsedResponse.body as typeof body;
-      else {
-        // The attempt layer read the (small, complete) JSON body already; it is parsed here once more
-        // only for its usage.
-        const bytes = bufferedBodies.get(response);
-        if (bytes) body = safeJson(bytes) as typeof body;
+      try {
+        // Parsed once, here, and shared with the SDK (the attempt layer's buffered response).
+        body = bufferedBodies.get(response)?.parse() as typeof body;
+      } catch {
+        // Not JSON after all: no usage to record; the SDK raises its own error for the body.
       }
       usage = usageTotals(body?.usage);
       if (typeof body?.model === 'string') responseModel = body.model;

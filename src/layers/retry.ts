@@ -10,7 +10,7 @@ import type { APIRequest, Middleware, MiddlewareContext, MiddlewareNext } from '
 import { PreContentFailure } from '../stream/stream-tap';
 import { statusForErrorType } from '../stream/error-types';
 import { deadlineError } from './deadline';
-import { isEventStream } from '../util/http';
+import { isEventStream, withBody } from '../util/http';
 import { abortableSleep, MAX_TIMER_MS } from '../util/timers';
 
 /** One failed attempt: why (the verdict, which also says whether it may be retried) and what came back. */
@@ -387,7 +387,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
         return cancelled;
       },
     });
-    return new Response(body, { status: current.status, statusText: current.statusText, headers: current.headers });
+    return withBody(current, body);
   }
 
   /** The verdict on a stream that failed before content, as an attempt failure. */

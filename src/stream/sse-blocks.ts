@@ -12,10 +12,11 @@ const LF = 0x0a;
 const CR = 0x0d;
 const decoder = new TextDecoder();
 
-function parseBlock(bytes: Uint8Array): SseBlock {
+/** The fields of a block's text: its (last) `event:` and its `data:` lines joined with `\n`. */
+function parseFields(text: string): { event: string | undefined; data: string } {
   let event: string | undefined;
   const data: string[] = [];
-  for (const line of decoder.decode(bytes).split(/\r\n|\r|\n/)) {
+  for (const line of text.split(/\r\n|\r|\n/)) {
     if (line === '' || line.startsWith(':')) continue;
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
@@ -24,7 +25,37 @@ function parseBlock(bytes: Uint8Array): SseBlock {
     if (field === 'event') event = value;
     else if (field === 'data') data.push(value);
   }
-  return { bytes, event, data: data.join('\n') };
+  return { event, data: data.join('\n') };
+}
+
+/**
+ * A block whose event name is read at once and whose data only when asked for: most blocks are text
+ * deltas, which the tap passes on by their name alone, so their lines are never split.
+ */
+class LazyBlock implements SseBlock {
+  readonly event: string | undefined;
+  #text: string;
+  #data: string | undefined;
+
+  constructor(readonly bytes: Uint8Array) {
+    const text = decoder.decode(bytes);
+    this.#text = text;
+    // The API's shape, `event: name\ndata: …\n\n`, is read directly; anything else (several event
+    // lines, CR line ends, comments first) goes through the full field parser.
+    const nl = text.indexOf('\n');
+    if (text.startsWith('event: ') && nl > 7 && text.indexOf('\nevent:', nl) === -1 && text.indexOf('\r') === -1) {
+      this.event = text.slice(7, nl);
+    } else {
+      const fields = parseFields(text);
+      this.event = fields.event;
+      this.#data = fields.data;
+    }
+  }
+
+  get data(): string {
+    this.#data ??= parseFields(this.#text).data;
+    return this.#data;
+  }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -56,6 +87,19 @@ export class SseBlockSplitter {
     const buf = this.#pending;
     const blocks: SseBlock[] = [];
     let i = this.#scan;
+    if (buf.indexOf(CR, i) === -1) {
+      // LF line ends only (what the API sends): jump from line end to line end natively.
+      for (;;) {
+        const lf = buf.indexOf(LF, i);
+        if (lf === -1) {
+          if (i < buf.length) this.#lineEmpty = false;
+          i = buf.length;
+          break;
+        }
+        if (lf > i) this.#lineEmpty = false;
+        i = this.#lineEnd(buf, lf + 1, blocks);
+      }
+    }
     while (i < buf.length) {
       const b = buf[i]!;
       if (b === CR) {
@@ -88,7 +132,8 @@ export class SseBlockSplitter {
     if (this.#lineEmpty) {
       // A blank line: the block ends here. Blank lines with nothing before them are just separators.
       // Blocks without an event (comments, extra separators) are returned too, so no byte is lost.
-      blocks.push(parseBlock(buf.slice(this.#blockStart, next)));
+      // A view, not a copy: `#pending` is replaced, never written to, after a push.
+      blocks.push(new LazyBlock(buf.subarray(this.#blockStart, next)));
       this.#blockStart = next;
     }
     this.#lineEmpty = true;

@@ -1,3 +1,4 @@
+import { withBody } from '../util/http';
 import type { StreamResult, UsageTotals } from '../call-state';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error';
 import { SseBlockSplitter, type SseBlock } from './sse-blocks';
@@ -60,9 +61,13 @@ export interface TapOptions {
   readonly onCommit?: () => void;
 }
 
-/** The JSON around a delta's text (`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}`). */
-const DELTA_ENVELOPE_CHARS = 78;
-/** Characters per output token, for the estimate of an interrupted stream's output. */
+/**
+ * The bytes around a delta's text: `event: content_block_delta\ndata: ` (33), the JSON envelope
+ * `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}` (80) and the
+ * blank line (2). Counted on bytes, so a delta's data is never parsed just for the estimate.
+ */
+const DELTA_ENVELOPE_BYTES = 115;
+/** Bytes of text per output token, for the estimate of an interrupted stream's output. */
 const CHARS_PER_TOKEN = 4;
 
 function num(value: unknown): number {
@@ -202,7 +207,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
       case 'content_block_delta':
         commit();
         deltas++;
-        deltaPayload += Math.max(0, block.data.length - DELTA_ENVELOPE_CHARS);
+        deltaPayload += Math.max(0, block.bytes.length - DELTA_ENVELOPE_BYTES);
         out.push(block.bytes);
         return undefined;
       case 'message_start': {
@@ -364,7 +369,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
   }
 
   return {
-    response: new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }),
+    response: withBody(response, body),
     firstContent,
     result,
   };
