@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ConfigError } from '../errors/config-error';
 import { CostStoreUnavailableError } from './errors';
@@ -16,6 +15,7 @@ import { CHARGE_LUA, RESERVE_LUA, SETTLE_LUA } from './lua/budget-scripts';
 import { LEDGER_RECORD_LUA } from './lua/ledger-script';
 import { ceilDiv, type Femto } from './money';
 import { DAY_MS, floorTo, utcDay, utcMonth } from './window';
+import { luaScript, runScript, withDeadline, type LuaScript } from '../redis/scripts';
 
 /** What the store does when Redis cannot be reached. */
 export type RedisErrorMode = 'local' | 'fail';
@@ -122,17 +122,10 @@ export interface WindowFigures {
   readonly userReserved: Femto;
 }
 
-class Script {
-  readonly sha: string;
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-}
-
-const RESERVE = new Script(RESERVE_LUA);
-const SETTLE = new Script(SETTLE_LUA);
-const CHARGE = new Script(CHARGE_LUA);
-const LEDGER = new Script(LEDGER_RECORD_LUA);
+const RESERVE = luaScript(RESERVE_LUA);
+const SETTLE = luaScript(SETTLE_LUA);
+const CHARGE = luaScript(CHARGE_LUA);
+const LEDGER = luaScript(LEDGER_RECORD_LUA);
 
 const NANO = 1_000_000n; // femto per nano-dollar
 
@@ -450,35 +443,18 @@ export class RedisCostStore {
     return Math.max(1000, Math.ceil(windowEnd - now + this.keyGraceMs));
   }
 
-  #run(operation: string, script: Script, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.#guard(operation, async () => {
-      try {
-        return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-          return await this.client.eval(script.source, keys.length, ...keys, ...args);
-        }
-        throw error;
-      }
-    });
+  #run(operation: string, script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return this.#guard(operation, () => runScript(this.client, script, keys, args));
   }
+
 
   /** Runs a Redis operation with the deadline and the down/recovered bookkeeping. */
   async #guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     if (this.#down && Date.now() < this.#downUntil) {
       throw new CostStoreUnavailableError(operation, new Error('Redis marked down after a recent failure'));
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const pending = fn();
-      pending.catch(() => undefined); // a late failure after the deadline must not become unhandled
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`Redis gave no answer within ${this.#deadlineMs} ms`)),
-          this.#deadlineMs,
-        );
-      });
-      const value = await Promise.race([pending, deadline]);
+      const value = await withDeadline(fn(), this.#deadlineMs);
       if (this.#down) {
         this.#down = false;
         this.emit({ type: 'redisRecovered', operation, at: Date.now() });
@@ -491,8 +467,6 @@ export class RedisCostStore {
         this.emit({ type: 'redisError', operation, error, mode: this.onRedisError, at: Date.now() });
       }
       throw new CostStoreUnavailableError(operation, error);
-    } finally {
-      if (timer) clearTimeout(timer);
     }
   }
 }

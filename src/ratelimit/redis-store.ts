@@ -4,8 +4,8 @@
  * one atomic Lua script run on the Redis server's clock: reserve (all three or none, else how long
  * to wait), adjust (settle), sync (header learning) and pause (429).
  *
- * Scripts are sent with EVALSHA and fall back to EVAL on `NOSCRIPT` (after a Redis restart or
- * `SCRIPT FLUSH`), which also caches them again. Keys expire after `keyTtlMs` of disuse; a lost key
+ * Scripts run through the shared Redis core (`src/redis/scripts.ts`: EVALSHA, EVAL on `NOSCRIPT`, a
+ * deadline per command). Keys expire after `keyTtlMs` of disuse; a lost key
  * (expiry, FLUSHDB, restart without persistence) is re-seeded from the calling process's current view
  * of the scope — its last learned limits and its local level — never an error.
  *
@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { ADJUST_SCRIPT } from './lua/adjust';
 import { PAUSE_SCRIPT } from './lua/pause';
@@ -23,6 +22,9 @@ import { STARTUP_SCRIPT } from './lua/startup';
 import { SYNC_SCRIPT } from './lua/sync';
 import { type BucketSyncUpdate, type ScopeSeed, type SharedBucketStore, type StoreReserveResult } from './store';
 import { DIMENSIONS, type Demand, type Dimension } from './types';
+import { luaScript, runScript, withDeadline, type LuaScript } from '../redis/scripts';
+
+export { RedisNoAnswerError } from '../redis/scripts';
 
 /** Options of {@link RedisBucketStore}. */
 export interface RedisBucketStoreOptions {
@@ -34,29 +36,11 @@ export interface RedisBucketStoreOptions {
   commandDeadlineMs?: number;
 }
 
-interface Script {
-  readonly source: string;
-  readonly sha: string;
-}
-
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
-const RESERVE = script(RESERVE_SCRIPT);
-const ADJUST = script(ADJUST_SCRIPT);
-const SYNC = script(SYNC_SCRIPT);
-const PAUSE = script(PAUSE_SCRIPT);
-const STARTUP = script(STARTUP_SCRIPT);
-
-/** Raised when Redis does not answer within the command deadline. */
-export class RedisNoAnswerError extends Error {
-  /** @param ms - The deadline that passed. */
-  constructor(ms: number) {
-    super(`Redis did not answer within ${ms} ms`);
-    this.name = 'RedisNoAnswerError';
-  }
-}
+const RESERVE = luaScript(RESERVE_SCRIPT);
+const ADJUST = luaScript(ADJUST_SCRIPT);
+const SYNC = luaScript(SYNC_SCRIPT);
+const PAUSE = luaScript(PAUSE_SCRIPT);
+const STARTUP = luaScript(STARTUP_SCRIPT);
 
 function num(x: number): string {
   if (x === Infinity) return '-1';
@@ -156,7 +140,7 @@ export class RedisBucketStore implements SharedBucketStore {
 
   /** PING within the command deadline. */
   async ping(): Promise<void> {
-    await this.bounded(this.client.ping());
+    await withDeadline(this.client.ping(), this.deadlineMs);
   }
 
   /** Disconnect the client if this store created it (from a URL); a client you passed stays open. */
@@ -164,31 +148,10 @@ export class RedisBucketStore implements SharedBucketStore {
     if (this.owned) this.client.disconnect();
   }
 
-  private run(s: Script, scope: string, seed: ScopeSeed, extra: readonly string[]): Promise<unknown> {
+  private run(s: LuaScript, scope: string, seed: ScopeSeed, extra: readonly string[]): Promise<unknown> {
     const args: string[] = [this.ttl];
     for (const b of seed) args.push(num(b.capacity), num(b.refillPerMs), num(b.capacity === Infinity ? 0 : b.level));
     args.push(...extra);
-    const key = this.keyOf(scope);
-    const attempt = this.client.evalsha(s.sha, 1, key, ...args).catch((error: unknown) => {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(s.source, 1, key, ...args);
-      throw error;
-    });
-    return this.bounded(attempt);
-  }
-
-  private bounded<T>(promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new RedisNoAnswerError(this.deadlineMs)), this.deadlineMs);
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
+    return withDeadline(runScript(this.client, s, [this.keyOf(scope)], args), this.deadlineMs);
   }
 }
