@@ -10,15 +10,14 @@ import type { HealthSnapshot } from './health';
 import type { HealthProbeOptions } from './options/health-probe-options';
 import type { KeyPool } from './keys';
 import { resolveLogging, type LogSink } from './logging';
-import { DEFAULTS, resolveRetry, validateOptions, type ResilientClaudeOptions } from './options';
+import { validateOptions, type ResilientClaudeOptions } from './options';
 import { composeLayers, createLayerContext } from './outer-chain';
-import { buildPipeline } from './pipeline';
+import { pipelineFor } from './runtime/client-pipeline';
 import { ClientRuntime, type HealthFacts } from './runtime/client-runtime';
 import { fallbackApiKey } from './runtime/credentials';
 import { guardMessageEntryPoints } from './sanitize/entry-guard';
 import { checkSdk, SUPPORTED_SDK_RANGE } from './sdk/seams';
 import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
-import { createSpanEnrichmentHook } from './telemetry';
 import { MAX_TIMER_MS } from './util/timers';
 
 /** Longest delay one timer can hold: the SDK's timer for attempts whose timeout the attempt layer enforces. */
@@ -43,13 +42,16 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  * tracking and budgets, input checks, structured logs and events. Construct it exactly like
  * `new Anthropic(options)`: every SDK option, method, type and return value keeps working.
  *
- * The layers and their order are assembled in `src/pipeline.ts`:
- * - **per call**, where the SDK's own retry loop used to sit (around `fetchWithTimeout`, outside user
- *   middleware): sanitize → observe → budget → deadline → retry. The SDK's loop is kept from retrying
- *   on top (the per-call SDK `maxRetries` is 0, or 1 with token credentials so its one-shot refresh
- *   after a 401 still works): exactly one retry owner.
+ * This file holds only the SDK seams. The layers and their order are assembled in `src/pipeline.ts`
+ * (its comment says why that order); what a client shares with its `withOptions()` clones is built in
+ * `src/runtime/`. The two seams:
+ * - **per call**, where the SDK's own retry loop used to sit (this class's `fetchWithTimeout`, outside
+ *   user middleware): sanitize → route → observe → budget → deadline → fallback → retry. The SDK's loop
+ *   is kept from retrying on top (the per-call SDK `maxRetries` is 0, or 1 with token credentials so its
+ *   one-shot refresh after a 401 still works): exactly one retry owner.
  * - **per HTTP request**, innermost, through the SDK's `backendMiddleware()` hook (inside user
- *   middleware, which keeps seeing every attempt as the SDK documents): breaker → streamGuard.
+ *   middleware, which keeps seeing every attempt as the SDK documents): keys → breaker → rateLimit →
+ *   attempt.
  */
 export class ResilientClaude extends Anthropic {
   readonly #runtime: ClientRuntime;
@@ -83,27 +85,8 @@ export class ResilientClaude extends Anthropic {
     if (!sdk.supported) warnUntestedSdkOnce(sdk.version, logging.sink);
     const runtime = new ClientRuntime(logging, options, inheritance?.runtime, inheritance?.overrides);
     this.#runtime = runtime;
-    const { costs, breakers } = runtime;
-    const rateLimit = options.rateLimit ?? 'auto';
-    const pipeline = buildPipeline({
-      events: runtime.events,
-      log: logging.sink,
-      retry: resolveRetry(options, this.maxRetries),
-      deadline: options.deadline,
-      streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
-      sanitize: options.sanitize === false ? false : (options.sanitize ?? {}),
-      route: options.route,
-      fallbackModels: options.fallbackModels ?? [],
-      costs,
-      breakers,
-      breakerConfig: runtime.breakerConfig,
-      limiter: runtime.limiter,
-      keys: runtime.keys,
-      rateLimit: rateLimit === 'auto' || rateLimit === false ? {} : rateLimit,
-      // The span hook reads what the cost hook wrote: it comes after it.
-      hooks: [...(costs ? [costs.hook] : []), createSpanEnrichmentHook({ breakerState: (scope) => breakers?.snapshot()[scope]?.state })],
-      onStart: () => runtime.onCallStart(),
-      onRecord: (record) => runtime.onRecord(record),
+    const pipeline = pipelineFor(options, runtime, {
+      maxRetries: this.maxRetries,
       statusError: (status, body, headers) => this.makeStatusError(status, body as object, undefined, headers),
     });
     this.#callLayers = pipeline.call;
