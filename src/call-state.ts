@@ -112,13 +112,13 @@ export interface CallState {
   rateLimitWaitMs: number;
   /** For streaming responses: settles when the logical stream has been read to its end (or failed). */
   streamResult: Promise<StreamResult> | undefined;
-  /** Outcome of the latest guarded streaming attempt (set by the stream guard). */
+  /** Outcome of the latest streaming attempt (set by the attempt layer's stream tap). */
   lastAttemptStream: Promise<StreamResult> | undefined;
   /** What the stream's reader already received before content (later attempts must not repeat it). */
   readonly delivered: DeliveredPrefix;
   /** Hooks run once, when stream content first reaches the reader (e.g. the deadline disarms). */
   readonly commitHooks: (() => void)[];
-  /** Called by the stream guard at the first committed content; runs `commitHooks` once. */
+  /** Called by the stream tap (attempt layer) at the first committed content; runs `commitHooks` once. */
   contentCommitted(): void;
   /** Stream content has reached the reader. */
   committed: boolean;

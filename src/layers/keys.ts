@@ -66,7 +66,7 @@ function isReplayable(body: APIRequest['body']): boolean {
  *   sending. Each extra send counts in `state.attempts`.
  * - 429/529: the next attempt of the call prefers another key.
  * - In-flight accounting (for `least_loaded`): a request counts until its response arrives, a stream
- *   until its body has arrived in full (or failed, or was cancelled), as the stream guard reports it.
+ *   until its body has arrived in full (or failed, or was cancelled), as the attempt layer's stream tap reports it.
  *   A stream body nobody reads or cancels keeps its key counted.
  *
  * The key text never reaches a log line, event, error, snapshot or metric label.

@@ -69,7 +69,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 /**
  * Splits an SSE byte stream into complete event blocks without altering a byte: a block ends at a blank
  * line (line terminators CRLF, LF or CR, as the SSE spec allows). Passing blocks on whole — never half an
- * event — is what lets a stream guard hold back or drop a single event (e.g. an `error` event that
+ * event — is what lets the stream tap hold back or drop a single event (e.g. an `error` event that
  * arrives before any content) while everything else reaches the reader unchanged.
  */
 export class SseBlockSplitter {
