@@ -10,22 +10,37 @@ import type { FailureReason } from './classify';
 import type { DeliveredPrefix } from './stream/stream-tap';
 import { readCallOptions } from './call-options';
 
-/** What a streaming response turned out to be, once its body has been read to the end (or failed). */
-export interface StreamResult {
-  /** True when `message_stop` arrived: the stream is a complete message. */
-  readonly complete: boolean;
+/**
+ * How a streaming response ended — one of three, so a reader never has to reconcile flags:
+ * `complete` (message_stop arrived), `failed` (with the error the reader got; `preContent` when no
+ * content had reached it, so the retry layer may resume), or `cancelled` (the consumer broke out or
+ * aborted).
+ */
+export type StreamOutcome =
+  | { readonly outcome: 'complete' }
+  | { readonly outcome: 'failed'; readonly error: unknown; readonly preContent?: Error }
+  | { readonly outcome: 'cancelled' };
+
+/** What was seen of a stream, whatever its outcome. */
+export interface StreamFacts {
   /** Whole-message usage (message_start, then the final message_delta totals), when seen. */
   readonly usage?: UsageTotals;
   /** The stream died before its final usage: `usage.outputTokens` is estimated from the deltas seen. */
   readonly outputEstimated?: boolean;
   /** The response's model (from message_start). */
   readonly model?: string;
-  /** The error that ended the stream early, if any (SSE `error` event, cut socket, early end). */
-  readonly error?: unknown;
-  /** The consumer cancelled the stream (break / abort) before the end. */
-  readonly cancelled?: boolean;
-  /** Set when the attempt failed before any content reached the reader (the retry layer may resume). */
-  readonly preContent?: Error;
+}
+
+/** What a streaming response turned out to be, once its body has been read to the end (or failed). */
+export type StreamResult = StreamFacts & StreamOutcome;
+
+/** The facts of `result` without its outcome, to end a stream differently with what it saw. */
+export function streamFacts(result: StreamResult): StreamFacts {
+  return {
+    ...(result.usage ? { usage: result.usage } : {}),
+    ...(result.outputEstimated ? { outputEstimated: true } : {}),
+    ...(result.model ? { model: result.model } : {}),
+  };
 }
 
 /**

@@ -136,7 +136,7 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
 
     if (state.stream && state.streamResult) {
       void state.streamResult.then((result) => {
-        const ok = result.complete && !result.error && !result.cancelled;
+        const ok = result.outcome === 'complete';
         complete(state, {
           ok,
           status: response.status,
@@ -146,12 +146,9 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
           ...(ok
             ? {}
             : {
-                errorClass: result.cancelled
-                  ? 'APIUserAbortError'
-                  : result.error instanceof Error
-                    ? result.error.name
-                    : 'APIError',
-                error: result.error,
+                errorClass:
+                  result.outcome === 'cancelled' ? 'APIUserAbortError' : result.outcome === 'failed' && result.error instanceof Error ? result.error.name : 'APIError',
+                ...(result.outcome === 'failed' ? { error: result.error } : {}),
               }),
           stream: true,
         });

@@ -129,7 +129,7 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): { middleware: Mi
       limiter.observe(scope, response.headers, response.status, permit);
       void streamed.then((result) => {
         const usage = result.usage?.raw as JsonBody['usage'];
-        if (result.complete && usage) {
+        if (result.outcome === 'complete' && usage) {
           permit.settle({ kind: 'served', actual: { inputTokens: actualInput(usage), outputTokens: num(usage.output_tokens) } });
         } else {
           permit.settle(usage ? { kind: 'failed', actual: { inputTokens: actualInput(usage), outputTokens: num(usage.output_tokens) } } : { kind: 'failed' });

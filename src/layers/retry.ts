@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { isFetchOriginError, isRetryableError } from '@anthropic-ai/sdk/core/middleware';
-import { callState, type CallState, type StreamResult } from '../call-state';
+import { callState, streamFacts, type CallState, type StreamOutcome, type StreamResult } from '../call-state';
 import { classifyError, classifyResponse, errorCodeOf, type FailureVerdict } from '../classify';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error';
 import type { EventHub, RetryEvent } from '../events';
@@ -270,10 +270,10 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
       settle(result);
     };
     /** Ends the logical stream with what its current attempt saw (usage, model) and how it ended. */
-    const finishFromAttempt = (how: Partial<StreamResult>) => {
+    const finishFromAttempt = (how: StreamOutcome) => {
       const seen = state.lastAttemptStream;
-      if (!seen) finish({ complete: false, ...how });
-      else void seen.then((result) => finish({ ...result, complete: false, ...how }));
+      if (!seen) finish(how);
+      else void seen.then((result) => finish({ ...streamFacts(result), ...how }));
     };
 
     /**
@@ -319,16 +319,16 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
           chunk = await reader.read();
         } catch (error) {
           if (!(error instanceof PreContentFailure)) {
-            finishFromAttempt(isAbortError(error) ? { cancelled: true } : { error });
+            finishFromAttempt(isAbortError(error) ? { outcome: 'cancelled' } : { outcome: 'failed', error });
             return { end: 'error', error };
           }
           const next = await recover(error);
           if ('error' in next) {
-            finish({ complete: false, error: next.error });
+            finish({ outcome: 'failed', error: next.error });
             return { end: 'error', error: next.error };
           }
           if ('event' in next) {
-            finish({ complete: false, error: next.failure });
+            finish({ outcome: 'failed', error: next.failure });
             return { end: 'event', bytes: next.event };
           }
           current = next.response;
@@ -336,7 +336,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
           continue;
         }
         if (chunk.done) {
-          finish((await state.lastAttemptStream) ?? { complete: true });
+          finish((await state.lastAttemptStream) ?? { outcome: 'complete' });
           return { end: 'done' };
         }
         return { chunk: chunk.value };
@@ -383,7 +383,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
       },
       cancel(reason) {
         const cancelled = reader.cancel(reason);
-        finishFromAttempt({ cancelled: true });
+        finishFromAttempt({ outcome: 'cancelled' });
         return cancelled;
       },
     });

@@ -1,5 +1,5 @@
 import { withBody } from '../util/http';
-import type { StreamResult, UsageTotals } from '../call-state';
+import type { StreamOutcome, StreamResult, UsageTotals } from '../call-state';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error';
 import { SseBlockSplitter, type SseBlock } from './sse-blocks';
 
@@ -154,11 +154,12 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
     started = resolve;
   });
   let settled = false;
-  const finish = (extra: Partial<StreamResult>) => {
+  const finish = (end: StreamOutcome) => {
     if (watchdog) clearTimeout(watchdog);
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = undefined;
-    started((extra.preContent as PreContentFailure | undefined) ?? (committed ? 'content' : 'cancelled'));
+    const preContent = end.outcome === 'failed' ? (end.preContent as PreContentFailure | undefined) : undefined;
+    started(preContent ?? (committed ? 'content' : 'cancelled'));
     if (settled) return;
     settled = true;
     let outputEstimated = false;
@@ -178,7 +179,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
           raw: { ...usage },
         }
       : undefined;
-    settle({ complete, ...(totals ? { usage: totals } : {}), ...(outputEstimated ? { outputEstimated } : {}), ...(model ? { model } : {}), ...extra });
+    settle({ ...end, ...(totals ? { usage: totals } : {}), ...(outputEstimated ? { outputEstimated } : {}), ...(model ? { model } : {}) });
   };
 
   const mergeUsage = (value: unknown) => {
@@ -189,7 +190,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
 
   const preContent = (kind: PreContentKind, errorType?: string, errorBody?: unknown, cause?: unknown) => {
     const failure = new PreContentFailure(kind, errorType, errorBody, response.headers, cause);
-    finish({ error: failure, preContent: failure });
+    finish({ outcome: 'failed', error: failure, preContent: failure });
     return failure;
   };
 
@@ -239,7 +240,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         } else if (earlier !== type) {
           // The retried answer starts differently from what the reader already holds: it cannot be spliced.
           const mismatch = new StreamInterruptedError('incomplete', 0);
-          finish({ error: mismatch });
+          finish({ outcome: 'failed', error: mismatch });
           return mismatch;
         }
         return undefined;
@@ -250,7 +251,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         if (!committed) return preContent('sse_error', type, parsed ?? block.data);
         const cause = options.eventError?.(parsed ?? block.data, response.headers);
         const interrupted = new StreamInterruptedError('error_event', deltas, cause);
-        finish({ error: interrupted });
+        finish({ outcome: 'failed', error: interrupted });
         return interrupted;
       }
       case 'message_delta':
@@ -298,7 +299,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
       }
     },
     cancel(reason) {
-      finish({ cancelled: true });
+      finish({ outcome: 'cancelled' });
       return reader.cancel(reason);
     },
   });
@@ -313,13 +314,13 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
       } catch (error) {
         if (isAbort(error)) {
           // The caller aborted or broke out: let the SDK see its own abort, as it would without us.
-          finish({ cancelled: true });
+          finish({ outcome: 'cancelled' });
           controller.error(error);
         } else if (!committed) {
           controller.error(preContent('cut', undefined, undefined, error));
         } else {
           const interrupted = new StreamInterruptedError('cut', deltas, error instanceof Error ? error : undefined);
-          finish({ error: interrupted });
+          finish({ outcome: 'failed', error: interrupted });
           controller.error(interrupted);
         }
         return;
@@ -329,18 +330,18 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
           controller.error(preContent('stalled'));
         } else if (idle && !complete) {
           const silent = new StreamInterruptedError('idle', deltas);
-          finish({ error: silent });
+          finish({ outcome: 'failed', error: silent });
           controller.error(silent);
         } else if (complete) {
           const rest = splitter.remainder();
           if (rest.length) controller.enqueue(rest);
-          finish({});
+          finish({ outcome: 'complete' });
           controller.close();
         } else if (!committed) {
           controller.error(preContent('incomplete'));
         } else {
           const incomplete = new StreamInterruptedError('incomplete', deltas);
-          finish({ error: incomplete });
+          finish({ outcome: 'failed', error: incomplete });
           controller.error(incomplete);
         }
         return;
@@ -360,7 +361,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
           return;
         }
       }
-      if (complete) finish({});
+      if (complete) finish({ outcome: 'complete' });
       if (out.length) {
         controller.enqueue(joinBytes(out));
         return;
