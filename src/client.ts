@@ -87,7 +87,9 @@ export class ResilientClaude extends Anthropic {
     this.#runtime = runtime;
     const pipeline = pipelineFor(options, runtime, {
       maxRetries: this.maxRetries,
-      statusError: (status, body, headers) => this.makeStatusError(status, body as object, undefined, headers),
+      // SDK 1.17+ takes the request's method and URL as a fifth argument; earlier ones ignore it.
+      statusError: (status, body, headers, errorOptions) =>
+        (this.makeStatusError as (...args: unknown[]) => Error).call(this, status, body, undefined, headers, errorOptions),
     });
     this.#callLayers = pipeline.call;
     this.#requestLayers = pipeline.request;

@@ -22,6 +22,7 @@ import { createAttemptLayer } from './layers/attempt';
 import type { LogSink } from './logging';
 import type { ResolvedBreakerOptions, ResolvedRetryOptions } from './options';
 import type { Middleware } from './sdk-types';
+import type { SdkErrorOptions } from './sdk/error-options';
 
 /** Everything the layers are built from: the client's resolved options and its shared state. */
 export interface PipelineParts {
@@ -44,7 +45,7 @@ export interface PipelineParts {
   readonly onRecord: ObserveLayerDeps['onRecord'];
   readonly onStart: ObserveLayerDeps['onStart'];
   /** The SDK's typed error for a status (the client's `makeStatusError`). */
-  readonly statusError: (status: number, body: unknown, headers: Headers) => Error;
+  readonly statusError: (status: number, body: unknown, headers: Headers, options?: SdkErrorOptions) => Error;
 }
 
 function breakerScopeOf(config: ResolvedBreakerOptions): (state: CallState) => string {

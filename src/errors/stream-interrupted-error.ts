@@ -39,6 +39,9 @@ export class StreamInterruptedError extends APIConnectionError {
     if (cause instanceof APIError) {
       const { headers, error, requestID, workspaceID, apiMessage, type, errorCode, details } = cause;
       Object.assign(this, { headers, error, requestID, workspaceID, apiMessage, type, errorCode, details });
+      // SDK 1.17+: the request's method and URL, a getter over a private field of the cause.
+      const request: unknown = (cause as { request?: unknown }).request;
+      if (request !== undefined) Object.defineProperty(this, 'request', { value: request, enumerable: false, configurable: true });
     }
     this.kind = kind;
     this.deltasReceived = deltasReceived;

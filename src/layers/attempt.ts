@@ -1,7 +1,7 @@
-import { APIConnectionError, APIError } from '@anthropic-ai/sdk';
-import type { ErrorType } from '@anthropic-ai/sdk/resources/shared';
+import { APIConnectionError } from '@anthropic-ai/sdk';
 import { callState, type CallState } from '../call-state';
 import { AttemptTimeoutError } from '../classify';
+import { sdkErrorOptions, sseEventError } from '../sdk/error-options';
 import type { Middleware } from '../sdk-types';
 import { readBody } from '../stream/read-body';
 import { tapSseResponse, type TappedStream } from '../stream/stream-tap';
@@ -54,11 +54,6 @@ function contentType(response: Response): string {
   return response.headers.get('content-type') ?? '';
 }
 
-/** The SDK's own error for a mid-stream `error` event: a base `APIError` without status. */
-function eventError(payload: unknown, headers: Headers): Error {
-  const type = (payload as { error?: { type?: unknown } } | undefined)?.error?.type;
-  return new APIError(undefined, payload as object, undefined, headers, typeof type === 'string' ? (type as ErrorType) : undefined);
-}
 
 /** Options of the attempt layer. */
 export interface AttemptLayerOptions {
@@ -99,7 +94,7 @@ export function createAttemptLayer(options: AttemptLayerOptions): Middleware {
       const tapped = tapSseResponse(response, {
         firstContentTimeoutMs: options.firstContentTimeoutMs,
         idleTimeoutMs: options.idleTimeoutMs,
-        eventError,
+        eventError: (payload, headers) => sseEventError(payload, headers, sdkErrorOptions(state.options.method, request.url, response)),
         delivered: state.delivered,
         onCommit: () => state.contentCommitted(),
       });

@@ -11,6 +11,7 @@ import { PreContentFailure } from '../stream/stream-tap';
 import { statusForErrorType } from '../stream/error-types';
 import { deadlineError } from './deadline';
 import { isEventStream, withBody } from '../util/http';
+import { sdkErrorOptions, type SdkErrorOptions } from '../sdk/error-options';
 import { abortableSleep, MAX_TIMER_MS } from '../util/timers';
 
 /** One failed attempt: why (the verdict, which also says whether it may be retried) and what came back. */
@@ -103,7 +104,7 @@ export interface RetryLayerDeps {
   readonly events: EventHub;
   readonly log: LogSink;
   /** Builds the SDK's typed error for a status (the client's `makeStatusError`). */
-  readonly statusError: (status: number, body: unknown, headers: Headers) => Error;
+  readonly statusError: (status: number, body: unknown, headers: Headers, options?: SdkErrorOptions) => Error;
   readonly random?: () => number;
 }
 
@@ -212,7 +213,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
       throw thrown.error;
     }
 
-    if (state.stream && response.body && isEventStream(response)) return resumable(response, attempt, state, ctx);
+    if (state.stream && response.body && isEventStream(response)) return resumable(response, attempt, state, ctx, request.url);
     return response;
   };
 
@@ -258,7 +259,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
    * Wraps a streaming response so that a failure before any content is recovered by new attempts within
    * the same body. Publishes the logical stream's outcome on `state.streamResult`.
    */
-  async function resumable(first: Response, attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext): Promise<Response> {
+  async function resumable(first: Response, attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext, url: string): Promise<Response> {
     let current = first;
     let reader: ReadableStreamDefaultReader<Uint8Array> = first.body!.getReader();
     let settle!: (result: StreamResult) => void;
@@ -293,7 +294,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
         if (!again) {
           const cause = last.error;
           if (cause instanceof PreContentFailure && cause.kind === 'sse_error') return { event: errorEventBytes(cause.errorBody), failure: cause };
-          return { error: await finalError(last) };
+          return { error: await finalError(last, state, url) };
         }
         let response: Response;
         try {
@@ -303,7 +304,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
           if (!f) return { error: thrown instanceof Error ? thrown : new Error(String(thrown)) };
           if (f.verdict.reason === 'caller_abort') return { error: callAbortError(state, ctx) };
           last = f;
-          if (!f.verdict.retryable) return { error: await finalError(f) };
+          if (!f.verdict.retryable) return { error: await finalError(f, state, url) };
           continue;
         }
         if (response.body && isEventStream(response)) return { response };
@@ -405,8 +406,8 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     return new AttemptFailure(verdict, undefined, failure);
   }
 
-  /** The error a stream ends with when its failure is not retried (any more). */
-  async function finalError(last: AttemptFailure): Promise<Error> {
+  /** The error a stream ends with when its failure is not retried (any more): the SDK's own, as it would build it. */
+  async function finalError(last: AttemptFailure, state: CallState, url: string): Promise<Error> {
     const cause = last.error;
     if (last.response) {
       const text = await last.response.text().catch(() => '');
@@ -416,7 +417,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
       } catch {
         body = undefined;
       }
-      return statusError(last.response.status, body, last.response.headers);
+      return statusError(last.response.status, body, last.response.headers, sdkErrorOptions(state.options.method, url, last.response));
     }
     if (cause instanceof PreContentFailure) {
       if (cause.kind === 'stalled') return new APIConnectionTimeoutError();

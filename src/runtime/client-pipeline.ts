@@ -2,13 +2,14 @@ import { resolveRetry, DEFAULTS, type ResilientClaudeOptions } from '../options'
 import { buildPipeline, type Pipeline } from '../pipeline';
 import { createSpanEnrichmentHook } from '../telemetry';
 import type { ClientRuntime } from './client-runtime';
+import type { SdkErrorOptions } from '../sdk/error-options';
 
 /** What the pipeline needs from the SDK client itself. */
 export interface SdkFacts {
   /** The client's `maxRetries` (the SDK's resolved value). */
   readonly maxRetries: number;
   /** The SDK's typed error for a status (the client's `makeStatusError`). */
-  readonly statusError: (status: number, body: unknown, headers: Headers) => Error;
+  readonly statusError: (status: number, body: unknown, headers: Headers, options?: SdkErrorOptions) => Error;
 }
 
 /** A client's two layer lists, from its options and its (possibly shared) runtime. */
