@@ -5,7 +5,8 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { ResilientClaude } from '../src/client';
-import { median, startServerProcess } from '../bench/harness';
+import { median, startServerProcess } from './harness';
+
 const params = { model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Benchmark me, please.' }] };
 async function main(): Promise<void> {
   const server = await startServerProcess({ outputTokens: 20, rateLimits: { rpm: 1e9, itpm: 1e12, otpm: 1e12 } });
