@@ -56,7 +56,82 @@ export interface UsageTotals {
 }
 
 /**
- * The state of one *logical* call, shared by every layer and every attempt.
+ * The call's deadline and signals. Written by the deadline layer (and the client's seam, which decides
+ * whether attempts get their own timeout); read by the layers that wait (retry backoff, rate-limit
+ * queue, breaker) and by the attempt layer.
+ */
+export interface TimingSlice {
+  /**
+   * Abort signal of the whole call: the caller's own signal, or — with a deadline — one that follows both
+   * the caller's and the deadline. Waits (backoff, rate-limit queue) listen to it only while waiting.
+   */
+  signal: AbortSignal | undefined;
+  /** The deadline's own signal (aborted when the deadline passes), when the call has a deadline. */
+  deadlineSignal: AbortSignal | undefined;
+  /**
+   * The SDK's `timeout`, when the attempt layer enforces it on a controller of each attempt's own (the
+   * call may be retried); undefined when the SDK's own per-attempt timer is in charge.
+   */
+  attemptTimeoutMs: number | undefined;
+  /** Epoch ms (performance clock) at which the call's deadline passes, if it has one. */
+  deadlineAt: number | undefined;
+  /** Deadline in ms from the start, if any. */
+  deadlineMs: number | undefined;
+}
+
+/**
+ * Attempts and their outcomes. Written by the retry layer (budget, attempts, failures), the client's
+ * seam (SDK passes) and the attempt layer (`sent`); read by observe for the call record.
+ */
+export interface TriesSlice {
+  /** Retries allowed for this call (the caller's `maxRetries`, per request or client). */
+  retryBudget: number;
+  /** Retries performed so far (attempts after the first). */
+  retries: number;
+  /** Attempts made so far (across SDK passes), including any a breaker or limiter then refused. */
+  attempts: number;
+  /** HTTP requests actually sent for the call (refusals by the breaker or limiter are not). */
+  sent: number;
+  /** SDK retry passes allowed on top of ours (0, or 1 to keep the SDK's 401 token refresh). */
+  sdkPassesAllowed: number;
+  /** How many times the SDK has run the middleware chain for this call. */
+  sdkPasses: number;
+  /** True when the current pass ends with an outcome the SDK will retry itself (401 refresh). */
+  sdkWillRetry: boolean;
+  /** Error thrown at the end of a pass, replayed if the SDK runs the chain again. */
+  finalThrown: { error: unknown } | undefined;
+  /** Last attempt's failure (error or status), for diagnostics. */
+  lastFailure: { status?: number; reason: FailureReason; error?: unknown } | undefined;
+  /** Last response status seen. */
+  lastStatus: number | undefined;
+  /** `request-id` of the last response. */
+  requestId: string | undefined;
+}
+
+/**
+ * A streaming call's progress. Written by the attempt layer's stream tap (each attempt) and the retry
+ * layer (the logical stream across attempts); read by observe, the rate-limit settlement and the
+ * deadline (which disarms at the first content).
+ */
+export interface StreamingSlice {
+  /** Settles when the logical stream has been read to its end (or failed). */
+  result: Promise<StreamResult> | undefined;
+  /** Outcome of the latest streaming attempt. */
+  lastAttempt: Promise<StreamResult> | undefined;
+  /** What the stream's reader already received before content (later attempts must not repeat it). */
+  readonly delivered: DeliveredPrefix;
+  /** Hooks run once, when stream content first reaches the reader (e.g. the deadline disarms). */
+  readonly commitHooks: (() => void)[];
+  /** Called by the stream tap at the first committed content; runs `commitHooks` once. */
+  contentCommitted(): void;
+  /** Stream content has reached the reader. */
+  committed: boolean;
+}
+
+/**
+ * The state of one *logical* call, shared by every layer and every attempt: the call's identity
+ * (read-only), what is being sent, and one slice per concern — `timing`, `tries`, `streaming` — each
+ * written by the layers its comment names.
  *
  * The SDK hands all attempts (and all SDK-level re-passes, such as the one-shot 401 token refresh) the
  * same `FinalRequestOptions` object as `ctx.options`, so it keys a WeakMap: nothing to clean up, and a
@@ -75,73 +150,26 @@ export interface CallState {
   readonly method: string;
   readonly path: string;
   readonly stream: boolean;
+  /** `metadata.user_id` of the request, if any: the user for costs, budgets and logs. */
+  readonly user: string | undefined;
   /** `body.model` of a Messages-shaped request, if any (updated when a layer changes the model). */
   model: string | undefined;
   /** The request params as they will be sent (the SDK's body, after sanitizing or routing). */
   params: unknown;
   /** The body a route or fallback settled on, re-applied if the SDK runs the chain again. */
   routedBody: string | undefined;
-  /** HTTP requests actually sent for the call (refusals by the breaker or limiter are not). */
-  sent: number;
   /** The body the sanitizer settled on: a string when it rewrote it, null when unchanged, undefined before. */
   sanitizedBody: string | null | undefined;
-  /** `metadata.user_id` of the request, if any: the user for costs, budgets and logs. */
-  readonly user: string | undefined;
-  /** Retries allowed for this call (the caller's `maxRetries`, per request or client). */
-  retryBudget: number;
-  /** SDK retry passes allowed on top of ours (0, or 1 to keep the SDK's 401 token refresh). */
-  sdkPassesAllowed: number;
-  /** How many times the SDK has run the middleware chain for this call. */
-  sdkPasses: number;
-  /** True when the current pass ends with an outcome the SDK will retry itself (401 refresh). */
-  sdkWillRetry: boolean;
-  /** HTTP attempts sent so far (across SDK passes). */
-  attempts: number;
-  /** Retries performed so far (attempts after the first). */
-  retries: number;
-  /**
-   * Abort signal of the whole call: the caller's own signal, or — with a deadline — one that follows both
-   * the caller's and the deadline. Waits (backoff, rate-limit queue) listen to it only while waiting.
-   */
-  signal: AbortSignal | undefined;
-  /** The deadline's own signal (aborted when the deadline passes), when the call has a deadline. */
-  deadlineSignal: AbortSignal | undefined;
-  /**
-   * The SDK's `timeout`, when the attempt layer enforces it on a controller of each attempt's own (the
-   * call may be retried); undefined when the SDK's own per-attempt timer is in charge.
-   */
-  attemptTimeoutMs: number | undefined;
-  /** Epoch ms (performance clock) at which the call's deadline passes, if it has one. */
-  deadlineAt: number | undefined;
-  /** Deadline in ms from the start, if any. */
-  deadlineMs: number | undefined;
-  /** Error thrown at the end of a pass, replayed if the SDK runs the chain again. */
-  finalThrown: { error: unknown } | undefined;
-  /** Last attempt's failure (error or status), for diagnostics. */
-  lastFailure: { status?: number; reason: FailureReason; error?: unknown } | undefined;
-  /** Last response status seen. */
-  lastStatus: number | undefined;
-  /** `request-id` of the last response. */
-  requestId: string | undefined;
-  /** Milliseconds spent waiting for rate-limit capacity, over all attempts. */
+  readonly timing: TimingSlice;
+  readonly tries: TriesSlice;
+  readonly streaming: StreamingSlice;
+  /** Milliseconds spent waiting for rate-limit capacity, over all attempts (rate-limit layer). */
   rateLimitWaitMs: number;
-  /** For streaming responses: settles when the logical stream has been read to its end (or failed). */
-  streamResult: Promise<StreamResult> | undefined;
-  /** Outcome of the latest streaming attempt (set by the attempt layer's stream tap). */
-  lastAttemptStream: Promise<StreamResult> | undefined;
-  /** What the stream's reader already received before content (later attempts must not repeat it). */
-  readonly delivered: DeliveredPrefix;
-  /** Hooks run once, when stream content first reaches the reader (e.g. the deadline disarms). */
-  readonly commitHooks: (() => void)[];
-  /** Called by the stream tap (attempt layer) at the first committed content; runs `commitHooks` once. */
-  contentCommitted(): void;
-  /** Stream content has reached the reader. */
-  committed: boolean;
-  /** Alias of the pooled API key used by the last attempt (with `apiKeys`). */
+  /** Alias of the pooled API key used by the last attempt (keys layer, with `apiKeys`). */
   keyAlias: string | undefined;
-  /** Breaker scope used by the last attempt. */
+  /** Breaker scope used by the last attempt (breaker layer). */
   breakerScope: string | undefined;
-  /** An open breaker must refuse this call at once rather than hold it (another model can take it). */
+  /** An open breaker must refuse this call at once rather than hold it (fallback layer: another model can take it). */
   breakerFailFast: boolean;
   /** Free-form facts layers add for the call record (e.g. the model a route chose). */
   readonly notes: Record<string, unknown>;
@@ -188,38 +216,38 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
       method: options.method.toUpperCase(),
       path: options.path,
       stream: options.stream === true,
+      user,
       model,
       params: options.body,
-      sanitizedBody: undefined,
       routedBody: undefined,
-      sent: 0,
-      user,
-      retryBudget: readBudget(options),
-      sdkPassesAllowed: options.maxRetries ?? 0,
-      sdkPasses: 0,
-      sdkWillRetry: false,
-      attempts: 0,
-      retries: 0,
-      signal: undefined,
-      deadlineSignal: undefined,
-      attemptTimeoutMs: undefined,
-      deadlineAt: undefined,
-      deadlineMs: undefined,
-      finalThrown: undefined,
-      lastFailure: undefined,
-      lastStatus: undefined,
-      requestId: undefined,
-      rateLimitWaitMs: 0,
-      streamResult: undefined,
-      lastAttemptStream: undefined,
-      delivered: { messageStart: false, blocks: new Map() },
-      commitHooks: [],
-      committed: false,
-      contentCommitted() {
-        this.committed = true;
-        const hooks = this.commitHooks.splice(0);
-        for (const hook of hooks) hook();
+      sanitizedBody: undefined,
+      timing: { signal: undefined, deadlineSignal: undefined, attemptTimeoutMs: undefined, deadlineAt: undefined, deadlineMs: undefined },
+      tries: {
+        retryBudget: readBudget(options),
+        retries: 0,
+        attempts: 0,
+        sent: 0,
+        sdkPassesAllowed: options.maxRetries ?? 0,
+        sdkPasses: 0,
+        sdkWillRetry: false,
+        finalThrown: undefined,
+        lastFailure: undefined,
+        lastStatus: undefined,
+        requestId: undefined,
       },
+      streaming: {
+        result: undefined,
+        lastAttempt: undefined,
+        delivered: { messageStart: false, blocks: new Map() },
+        commitHooks: [],
+        committed: false,
+        contentCommitted() {
+          this.committed = true;
+          const hooks = this.commitHooks.splice(0);
+          for (const hook of hooks) hook();
+        },
+      },
+      rateLimitWaitMs: 0,
       keyAlias: undefined,
       breakerScope: undefined,
       breakerFailFast: false,

@@ -205,15 +205,15 @@ export class ResilientClaude extends Anthropic {
     const state = callState(ctx)!;
     // One SDK pass of the call. A second pass only happens for the SDK's 401 token refresh; if the first
     // pass ended in an error the SDK would retry, the error is replayed rather than retried again.
-    state.sdkPasses++;
-    state.sdkWillRetry = false;
-    if (state.finalThrown) throw state.finalThrown.error;
-    if (state.sdkPasses === 1) validateCallOptions(state.call);
+    state.tries.sdkPasses++;
+    state.tries.sdkWillRetry = false;
+    if (state.tries.finalThrown) throw state.tries.finalThrown.error;
+    if (state.tries.sdkPasses === 1) validateCallOptions(state.call);
     // When the call may be retried (and our attempt layer is in place), the attempt layer enforces the
     // timeout on each attempt's own controller, and the SDK gets a timer that never fires: its per-call
     // controller must not be left aborted by a timeout, since later attempts and MessageStream read it.
-    state.attemptTimeoutMs = state.retryBudget > 0 && this.#ownsAttempts() ? ms : undefined;
-    const attemptMs = state.attemptTimeoutMs === undefined ? ms : MAX_TIMER_MS;
+    state.timing.attemptTimeoutMs = state.tries.retryBudget > 0 && this.#ownsAttempts() ? ms : undefined;
+    const attemptMs = state.timing.attemptTimeoutMs === undefined ? ms : MAX_TIMER_MS;
     let sent = 0;
     const send: MiddlewareNext = async ({ url: target, ...attemptInit }) => {
       sent++;
@@ -222,7 +222,7 @@ export class ResilientClaude extends Anthropic {
       // controller, and a second one would never be released.
       if (sent > 1) attemptInit = { ...attemptInit, signal: undefined };
       // Without per-attempt controllers, the deadline must reach the SDK's.
-      const deadline = state.attemptTimeoutMs === undefined ? state.deadlineSignal : undefined;
+      const deadline = state.timing.attemptTimeoutMs === undefined ? state.timing.deadlineSignal : undefined;
       const onDeadline = () => controller.abort(deadline?.reason);
       if (deadline) {
         if (deadline.aborted) onDeadline();

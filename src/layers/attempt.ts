@@ -83,9 +83,9 @@ export function createAttemptLayer(options: AttemptLayerOptions): Middleware {
   return async function attempt(request, next, ctx) {
     const state = callState(ctx);
     if (!state) return next(request);
-    state.sent++;
+    state.tries.sent++;
 
-    const timeoutMs = state.attemptTimeoutMs;
+    const timeoutMs = state.timing.attemptTimeoutMs;
     const response = timeoutMs === undefined ? await next(request) : await sendWithOwnTimeout(request, next, state, timeoutMs);
     if (!response.ok || !response.body) return response;
     const type = contentType(response);
@@ -95,11 +95,11 @@ export function createAttemptLayer(options: AttemptLayerOptions): Middleware {
         firstContentTimeoutMs: options.firstContentTimeoutMs,
         idleTimeoutMs: options.idleTimeoutMs,
         eventError: (payload, headers) => sseEventError(payload, headers, sdkErrorOptions(state.options.method, request.url, response)),
-        delivered: state.delivered,
-        onCommit: () => state.contentCommitted(),
+        delivered: state.streaming.delivered,
+        onCommit: () => state.streaming.contentCommitted(),
       });
       attemptStreams.set(tapped.response, tapped);
-      state.lastAttemptStream = tapped.result;
+      state.streaming.lastAttempt = tapped.result;
       return tapped.response;
     }
     // Only JSON the SDK will parse whole; batch results and other binary downloads stream to the caller.
@@ -128,7 +128,7 @@ async function sendWithOwnTimeout(
   // The SDK's controller stays linked for the attempt's life (a caller abort, or a break out of a
   // stream, must cancel the body); the deadline only until the answer arrives.
   followSignals(controller, [request.signal]);
-  const unfollowDeadline = followSignals(controller, [state.deadlineSignal]);
+  const unfollowDeadline = followSignals(controller, [state.timing.deadlineSignal]);
   const timer = setTimeout(() => controller.abort(new AttemptTimeoutError()), timeoutMs);
   try {
     return await next({ ...request, signal: controller.signal });

@@ -37,10 +37,10 @@ export function createBreakerLayer(registry: BreakerRegistry, scopeOf: (state: C
       circuit.state === 'closed'
         ? undefined
         : {
-            signal: state.signal ?? request.signal ?? undefined,
-            remainingMs: state.deadlineAt === undefined ? undefined : state.deadlineAt - performance.now(),
+            signal: state.timing.signal ?? request.signal ?? undefined,
+            remainingMs: state.timing.deadlineAt === undefined ? undefined : state.timing.deadlineAt - performance.now(),
             failFast: state.breakerFailFast,
-            earlier: { sent: state.sent, ...(state.lastStatus !== undefined ? { lastStatus: state.lastStatus } : {}) },
+            earlier: { sent: state.tries.sent, ...(state.tries.lastStatus !== undefined ? { lastStatus: state.tries.lastStatus } : {}) },
           },
     );
     const ticket = admitted instanceof Promise ? await admitted : admitted;
@@ -49,7 +49,7 @@ export function createBreakerLayer(registry: BreakerRegistry, scopeOf: (state: C
     try {
       response = await next(request);
     } catch (error) {
-      const aborted = state.signal?.aborted === true || ctx.options?.signal?.aborted === true;
+      const aborted = state.timing.signal?.aborted === true || ctx.options?.signal?.aborted === true;
       circuit.report(ticket, !aborted && classifyError(error, false).healthFailure ? 'unhealthy' : 'unknown');
       throw error;
     }

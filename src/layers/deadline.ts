@@ -34,20 +34,20 @@ export function createDeadlineLayer(defaultDeadlineMs: number | undefined): Midd
     const callerSignal = ctx.options?.signal ?? undefined;
     const deadlineMs = state.call.deadline ?? defaultDeadlineMs;
     if (deadlineMs === undefined) {
-      state.signal = callerSignal;
+      state.timing.signal = callerSignal;
       return next(request);
     }
     // Fixed at the call's start, so an SDK-level second pass does not get a fresh deadline.
-    state.deadlineMs = deadlineMs;
-    state.deadlineAt ??= state.startedAt + deadlineMs;
-    const remaining = state.deadlineAt - performance.now();
-    if (remaining <= 0) throw deadlineError(deadlineMs, state.sent, state.lastFailure);
+    state.timing.deadlineMs = deadlineMs;
+    state.timing.deadlineAt ??= state.startedAt + deadlineMs;
+    const remaining = state.timing.deadlineAt - performance.now();
+    if (remaining <= 0) throw deadlineError(deadlineMs, state.tries.sent, state.tries.lastFailure);
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineReached()), remaining);
     const combined = callerSignal ? follow(callerSignal, controller.signal) : undefined;
-    state.deadlineSignal = controller.signal;
-    state.signal = combined?.signal ?? controller.signal;
+    state.timing.deadlineSignal = controller.signal;
+    state.timing.signal = combined?.signal ?? controller.signal;
     const disarm = () => {
       clearTimeout(timer);
       combined?.dispose();
@@ -56,14 +56,14 @@ export function createDeadlineLayer(defaultDeadlineMs: number | undefined): Midd
     try {
       const response = await next(request);
       // A stream that has not delivered content yet may still be resumed by a new attempt.
-      keepArmed = state.stream && response.ok && state.streamResult !== undefined && !state.committed;
+      keepArmed = state.stream && response.ok && state.streaming.result !== undefined && !state.streaming.committed;
       if (keepArmed) {
-        state.commitHooks.push(disarm);
-        void state.streamResult?.finally(disarm);
+        state.streaming.commitHooks.push(disarm);
+        void state.streaming.result?.finally(disarm);
       }
       return response;
     } catch (error) {
-      if (controller.signal.aborted && !callerSignal?.aborted) throw deadlineError(deadlineMs, state.sent, state.lastFailure);
+      if (controller.signal.aborted && !callerSignal?.aborted) throw deadlineError(deadlineMs, state.tries.sent, state.tries.lastFailure);
       throw error;
     } finally {
       if (!keepArmed) disarm();

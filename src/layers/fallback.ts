@@ -40,7 +40,7 @@ export function createFallbackLayer(fallbackModels: readonly string[], deps: { l
       state!.notes.fallbackTo = model;
       state!.params = params;
       state!.model = model;
-      state!.retries = 0;
+      state!.tries.retries = 0;
       const body = JSON.stringify(params);
       state!.routedBody = body;
       return { ...request, body };

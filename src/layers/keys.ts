@@ -63,7 +63,7 @@ function isReplayable(body: APIRequest['body']): boolean {
  * - 401/403 from a pooled key: the key is quarantined (logged and reported by alias), and the same
  *   attempt moves on to another key at once — no backoff, no retry budget used — so the call succeeds
  *   if any key works. When every key is quarantined the call fails with `NoUsableKeyError`, without
- *   sending. Each extra send counts in `state.attempts`.
+ *   sending. Each extra send counts in `state.tries.attempts`.
  * - 429/529: the next attempt of the call prefers another key.
  * - In-flight accounting (for `least_loaded`): a request counts until its response arrives, a stream
  *   until its body has arrived in full (or failed, or was cancelled), as the attempt layer's stream tap reports it.
@@ -104,7 +104,7 @@ export function createKeysLayer(pool: KeyPool, deps: KeysLayerDeps = {}): Middle
     for (let sends = 1; ; sends++) {
       const picked = pool.pick(avoid === undefined ? {} : { avoid }); // throws NoUsableKeyError
       const alias = picked.alias;
-      if (sends > 1) state.attempts++;
+      if (sends > 1) state.tries.attempts++;
       (state as KeyedState).keyAlias = alias;
       state.notes.keyAlias = alias;
       if (log?.enabled('debug')) log.log('debug', { callId: state.id, keyAlias: alias, ...(avoid ? { avoided: avoid } : {}) }, 'API key selected');
@@ -132,7 +132,7 @@ export function createKeysLayer(pool: KeyPool, deps: KeysLayerDeps = {}): Middle
       if (status === 401 || status === 403) {
         release();
         onAuthFailure(state, alias, status);
-        const aborted = request.signal?.aborted === true || state.signal?.aborted === true || ctx.options?.signal?.aborted === true;
+        const aborted = request.signal?.aborted === true || state.timing.signal?.aborted === true || ctx.options?.signal?.aborted === true;
         if (!replayable || aborted) return response;
         if (sends >= pool.size) {
           // Every key had its turn in this attempt (keys came back meanwhile): report what is left.
@@ -148,7 +148,7 @@ export function createKeysLayer(pool: KeyPool, deps: KeysLayerDeps = {}): Middle
 
       const streamDone =
         state.stream && response.ok
-          ? (attemptStreams.get(response)?.result ?? (isEventStream(response) ? state.lastAttemptStream : undefined))
+          ? (attemptStreams.get(response)?.result ?? (isEventStream(response) ? state.streaming.lastAttempt : undefined))
           : undefined;
       if (streamDone) void streamDone.then(release, release);
       else release();

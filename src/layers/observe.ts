@@ -66,7 +66,7 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
       method: state.method,
       path: state.path,
       stream: state.stream,
-      attempts: state.sent,
+      attempts: state.tries.sent,
       ok: outcome.ok,
       latencyMs: Math.round((performance.now() - state.startedAt) * 100) / 100,
       rateLimitWaitMs: Math.round(state.rateLimitWaitMs),
@@ -76,10 +76,10 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
     const user = state.call.user ?? state.user;
     if (user) record.user = user;
     if (state.call.tags?.length) record.tags = state.call.tags;
-    if (state.requestId) record.requestId = state.requestId;
+    if (state.tries.requestId) record.requestId = state.tries.requestId;
     if (outcome.status !== undefined) record.status = outcome.status;
     if (outcome.errorClass) record.errorClass = outcome.errorClass;
-    if (!outcome.ok && state.lastFailure) record.failureReason = state.lastFailure.reason;
+    if (!outcome.ok && state.tries.lastFailure) record.failureReason = state.tries.lastFailure.reason;
     if (usage) {
       record.tokens = {
         input: usage.inputTokens,
@@ -115,13 +115,13 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
     try {
       response = await next(request);
     } catch (error) {
-      if (state.sdkWillRetry) throw error;
+      if (state.tries.sdkWillRetry) throw error;
       complete(state, { ok: false, errorClass: thrownErrorClass(error, ctx), error, stream: state.stream });
       throw error;
     }
-    if (state.sdkWillRetry) return response;
-    state.lastStatus = response.status;
-    state.requestId = response.headers.get('request-id') ?? state.requestId;
+    if (state.tries.sdkWillRetry) return response;
+    state.tries.lastStatus = response.status;
+    state.tries.requestId = response.headers.get('request-id') ?? state.tries.requestId;
 
     if (!response.ok) {
       const body = isJson(response) ? await ctx.parse(response).catch(() => undefined) : undefined;
@@ -134,8 +134,8 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
       return response;
     }
 
-    if (state.stream && state.streamResult) {
-      void state.streamResult.then((result) => {
+    if (state.stream && state.streaming.result) {
+      void state.streaming.result.then((result) => {
         const ok = result.outcome === 'complete';
         complete(state, {
           ok,

@@ -95,7 +95,7 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): { middleware: Mi
     // A queued request ends when its call does. Without a deadline the SDK's per-request signal already
     // follows the caller's, so the wait listens there rather than piling listeners onto a long-lived
     // caller signal shared by many calls.
-    const waitSignal = state.deadlineSignal ? state.signal : (request.signal ?? state.signal);
+    const waitSignal = state.timing.deadlineSignal ? state.timing.signal : (request.signal ?? state.timing.signal);
     const acquired = limiter.acquire(scope, demandOf(state), {
       priority: state.call.priority ?? 0,
       ...(waitSignal ? { signal: waitSignal } : {}),

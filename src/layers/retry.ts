@@ -131,9 +131,9 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
       if (hint.delayMs > config.maxRetryAfterMs) return undefined;
       plan = hint;
     } else {
-      plan = { delayMs: backoffDelay(state.retries, config, random), source: 'backoff' };
+      plan = { delayMs: backoffDelay(state.tries.retries, config, random), source: 'backoff' };
     }
-    if (state.deadlineAt !== undefined && performance.now() + plan.delayMs >= state.deadlineAt) return undefined;
+    if (state.timing.deadlineAt !== undefined && performance.now() + plan.delayMs >= state.timing.deadlineAt) return undefined;
     return plan;
   }
 
@@ -141,12 +141,12 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     if (!events.has('retry') && !log.enabled('warn')) return;
     const payload: RetryEvent = {
       callId: state.id,
-      attempt: state.attempts,
+      attempt: state.tries.attempts,
       delayMs: Math.round(plan.delayMs),
       delaySource: plan.source,
       reason: failure.verdict.reason,
       ...(failure.verdict.status !== undefined ? { status: failure.verdict.status } : {}),
-      ...(state.requestId ? { requestId: state.requestId } : {}),
+      ...(state.tries.requestId ? { requestId: state.tries.requestId } : {}),
       ...(state.model ? { model: state.model } : {}),
     };
     log.log('warn', { ...payload }, 'retrying Anthropic call');
@@ -155,13 +155,13 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
 
   /** Decides on a failed attempt: waits and returns true to try again, or returns false. */
   async function shouldRetry(failure: AttemptFailure, state: CallState, ctx: MiddlewareContext): Promise<boolean> {
-    if (!failure.verdict.retryable || state.retries >= state.retryBudget) return false;
+    if (!failure.verdict.retryable || state.tries.retries >= state.tries.retryBudget) return false;
     const plan = planDelay(failure, state);
     if (!plan) return false;
     await discard(failure.response);
     announce(state, failure, plan);
-    await abortableSleep(plan.delayMs, state.signal ?? ctx.options?.signal);
-    state.retries++;
+    await abortableSleep(plan.delayMs, state.timing.signal ?? ctx.options?.signal);
+    state.tries.retries++;
     return true;
   }
 
@@ -187,10 +187,10 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
   return async function retry(request, next, ctx) {
     const state = callState(ctx);
     if (!state) return next(request);
-    if (!config.enabled || !isReplayable(request.body)) state.retryBudget = Math.min(state.retryBudget, state.retries);
+    if (!config.enabled || !isReplayable(request.body)) state.tries.retryBudget = Math.min(state.tries.retryBudget, state.tries.retries);
 
     // The SDK stamps the header with its own pass number; any other value (or none) is the caller's.
-    const ownsRetryCount = request.headers.get('x-stainless-retry-count') === String(state.sdkPasses - 1);
+    const ownsRetryCount = request.headers.get('x-stainless-retry-count') === String(state.tries.sdkPasses - 1);
     const attempt = makeAttempt(request, next, ctx, state, ownsRetryCount);
 
     let response: Response;
@@ -199,16 +199,16 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     } catch (thrown) {
       if (!(thrown instanceof AttemptFailure)) throw thrown; // an abort while sleeping: the deadline layer maps it
       if (thrown.response) {
-        if (thrown.response.status === 401 && state.sdkPasses <= state.sdkPassesAllowed) {
+        if (thrown.response.status === 401 && state.tries.sdkPasses <= state.tries.sdkPassesAllowed) {
           // The SDK refreshes a bearer token after a 401 and runs the chain once more; let it.
-          state.sdkWillRetry = true;
+          state.tries.sdkWillRetry = true;
         }
         return markFinal(thrown.response);
       }
-      if (state.sdkPasses <= state.sdkPassesAllowed && sdkWouldRetryError(thrown.error)) {
+      if (state.tries.sdkPasses <= state.tries.sdkPassesAllowed && sdkWouldRetryError(thrown.error)) {
         // The SDK would start another pass; it must not start another round of attempts.
-        state.finalThrown = { error: thrown.error };
-        state.sdkWillRetry = true;
+        state.tries.finalThrown = { error: thrown.error };
+        state.tries.sdkWillRetry = true;
       }
       throw thrown.error;
     }
@@ -226,30 +226,30 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     ownsRetryCount: boolean,
   ): () => Promise<Response> {
     return async () => {
-      if (callAborted(state, ctx)) throw new AttemptFailure(ABORTED, undefined, state.signal?.reason);
+      if (callAborted(state, ctx)) throw new AttemptFailure(ABORTED, undefined, state.timing.signal?.reason);
       let attemptRequest = request;
       // The SDK already stamped '0'; later attempts get their own number on a copy of the headers.
-      if (ownsRetryCount && state.attempts > 0) {
+      if (ownsRetryCount && state.tries.attempts > 0) {
         const headers = new Headers(request.headers);
-        headers.set('x-stainless-retry-count', String(state.attempts));
+        headers.set('x-stainless-retry-count', String(state.tries.attempts));
         attemptRequest = { ...request, headers };
       }
-      state.attempts++;
+      state.tries.attempts++;
       let response: Response;
       try {
         response = await next(attemptRequest);
       } catch (error) {
         const verdict = classifyError(error, callAborted(state, ctx));
-        state.lastFailure = { reason: verdict.reason, error };
+        state.tries.lastFailure = { reason: verdict.reason, error };
         const failure = new AttemptFailure(verdict, undefined, error);
         throw failure;
       }
-      state.lastStatus = response.status;
-      state.requestId = response.headers.get('request-id') ?? state.requestId;
+      state.tries.lastStatus = response.status;
+      state.tries.requestId = response.headers.get('request-id') ?? state.tries.requestId;
       if (response.ok) return response;
       const code = response.status === 429 ? errorCodeOf(await ctx.parse(response).catch(() => undefined)) : undefined;
       const verdict = classifyResponse(response.status, response.headers, code);
-      state.lastFailure = { status: response.status, reason: verdict.reason };
+      state.tries.lastFailure = { status: response.status, reason: verdict.reason };
       const failure = new AttemptFailure(verdict, response, undefined);
       throw failure;
     };
@@ -257,13 +257,13 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
 
   /**
    * Wraps a streaming response so that a failure before any content is recovered by new attempts within
-   * the same body. Publishes the logical stream's outcome on `state.streamResult`.
+   * the same body. Publishes the logical stream's outcome on `state.streaming.result`.
    */
   async function resumable(first: Response, attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext, url: string): Promise<Response> {
     let current = first;
     let reader: ReadableStreamDefaultReader<Uint8Array> = first.body!.getReader();
     let settle!: (result: StreamResult) => void;
-    state.streamResult = new Promise<StreamResult>((resolve) => (settle = resolve));
+    state.streaming.result = new Promise<StreamResult>((resolve) => (settle = resolve));
     let settled = false;
     const finish = (result: StreamResult) => {
       if (settled) return;
@@ -272,7 +272,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     };
     /** Ends the logical stream with what its current attempt saw (usage, model) and how it ended. */
     const finishFromAttempt = (how: StreamOutcome) => {
-      const seen = state.lastAttemptStream;
+      const seen = state.streaming.lastAttempt;
       if (!seen) finish(how);
       else void seen.then((result) => finish({ ...streamFacts(result), ...how }));
     };
@@ -337,7 +337,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
           continue;
         }
         if (chunk.done) {
-          finish((await state.lastAttemptStream) ?? { outcome: 'complete' });
+          finish((await state.streaming.lastAttempt) ?? { outcome: 'complete' });
           return { end: 'done' };
         }
         return { chunk: chunk.value };
@@ -351,7 +351,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     // would (its message_start then arrives PEEK_MS late at most; content never does).
     const peeked: StreamStep[] = [];
     let carried: Promise<StreamStep> | undefined;
-    if (state.retries < state.retryBudget && !state.committed) {
+    if (state.tries.retries < state.tries.retryBudget && !state.streaming.committed) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeUp = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PEEK_MS)));
       for (;;) {
@@ -362,7 +362,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
           break;
         }
         peeked.push(next);
-        if (state.committed || !('chunk' in next)) break;
+        if (state.streaming.committed || !('chunk' in next)) break;
       }
       clearTimeout(timer);
     }
@@ -402,7 +402,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     } else {
       verdict = { reason: failure.kind === 'stalled' ? 'attempt_timeout' : 'stream_interrupted', retryable: true, healthFailure: true };
     }
-    state.lastFailure = { reason: verdict.reason, error: failure };
+    state.tries.lastFailure = { reason: verdict.reason, error: failure };
     return new AttemptFailure(verdict, undefined, failure);
   }
 
@@ -452,11 +452,11 @@ function isAbortError(error: unknown): boolean {
 const ABORTED: FailureVerdict = { reason: 'caller_abort', retryable: false, healthFailure: false };
 
 function callAborted(state: CallState, ctx: MiddlewareContext): boolean {
-  return state.signal?.aborted === true || ctx.options?.signal?.aborted === true;
+  return state.timing.signal?.aborted === true || ctx.options?.signal?.aborted === true;
 }
 
 /** The error for a call ended by its caller (abort) or its deadline, raised inside a stream body. */
 function callAbortError(state: CallState, ctx: MiddlewareContext): Error {
   if (ctx.options?.signal?.aborted) return new APIUserAbortError();
-  return deadlineError(state.deadlineMs ?? 0, state.sent, state.lastFailure);
+  return deadlineError(state.timing.deadlineMs ?? 0, state.tries.sent, state.tries.lastFailure);
 }

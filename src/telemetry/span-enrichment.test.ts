@@ -102,8 +102,8 @@ describe('setCallSpanAttributes', () => {
 describe('callSpanAttributes', () => {
   it('maps the call state and record; absent facts are absent, not undefined', () => {
     const state = stateWith(undefined);
-    state.attempts = 3;
-    state.retries = 2;
+    state.tries.attempts = 3;
+    state.tries.retries = 2;
     state.rateLimitWaitMs = 12.6;
     expect(callSpanAttributes(state)).toEqual({
       [SPAN_ATTRIBUTES.callId]: state.id,
@@ -142,7 +142,7 @@ describe('spanEnrichmentHook', () => {
   it('adds cost and error class from the record to the SDK span, and creates no span', () => {
     const span = tracer.startSpan('call');
     const state = stateWith(span);
-    state.attempts = 1;
+    state.tries.attempts = 1;
     createSpanEnrichmentHook({ breakerState: () => 'closed' })(
       state,
       { ok: true, status: 200, stream: false },

@@ -98,8 +98,8 @@ function keyAliasOf(state: CallState): string | undefined {
 export function callSpanAttributes(state: CallState, options: SpanEnrichmentOptions = {}, record?: Partial<CallRecord>): Attributes {
   const attributes: Attributes = {
     [SPAN_ATTRIBUTES.callId]: state.id,
-    [SPAN_ATTRIBUTES.attempts]: record?.attempts ?? state.attempts,
-    [SPAN_ATTRIBUTES.retries]: state.retries,
+    [SPAN_ATTRIBUTES.attempts]: record?.attempts ?? state.tries.attempts,
+    [SPAN_ATTRIBUTES.retries]: state.tries.retries,
     [SPAN_ATTRIBUTES.rateLimitWaitMs]: Math.round(state.rateLimitWaitMs),
   };
   const scope = state.breakerScope;
