@@ -252,22 +252,10 @@ const costSchema = z.strictObject({
   budget: check<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'a budget options object').optional(),
   ledger: check<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'ledger options').optional(),
 });
-const budgetKeysSchema = z.strictObject({
-  limitUsd: z.unknown().optional(),
-  window: z.unknown().optional(),
-  perUser: z.unknown().optional(),
-  warnAt: z.unknown().optional(),
-  name: z.unknown().optional(),
-});
-const ledgerKeysSchema = z.strictObject({
-  minuteBuckets: z.unknown().optional(),
-  hourBuckets: z.unknown().optional(),
-  dayBuckets: z.unknown().optional(),
-  minuteCaps: z.unknown().optional(),
-  hourCaps: z.unknown().optional(),
-  dayCaps: z.unknown().optional(),
-  lifetimeCaps: z.unknown().optional(),
-});
+/** A schema that checks only which keys are present: the values are the cost engine's to validate. */
+const keysOnly = (keys: readonly string[]) => z.strictObject(Object.fromEntries(keys.map((key) => [key, z.unknown().optional()])));
+const budgetKeysSchema = keysOnly(['limitUsd', 'window', 'perUser', 'warnAt', 'name']);
+const ledgerKeysSchema = keysOnly(['minuteBuckets', 'hourBuckets', 'dayBuckets', 'minuteCaps', 'hourCaps', 'dayCaps', 'lifetimeCaps']);
 
 const isNonNegativeNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const rateLimitSchema = z.strictObject({

@@ -1,4 +1,5 @@
 import { withBody } from '../util/http';
+import { IdleTimer } from '../util/idle-timer';
 import type { StreamOutcome, StreamResult, UsageTotals } from '../call-state';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error';
 import { SseBlockSplitter, type SseBlock } from './sse-blocks';
@@ -127,22 +128,11 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
   let stalled = false;
   let idle = false;
   let watchdog: ReturnType<typeof setTimeout> | undefined;
-  // One idle timer per stream, re-armed lazily: it runs only while the reader waits for bytes.
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
-  let lastByteAt = 0;
-  let waiting = false;
-  const idleMs = options.idleTimeoutMs;
-  const checkIdle = () => {
-    idleTimer = undefined;
-    if (!waiting || settled) return;
-    const silentFor = performance.now() - lastByteAt;
-    if (silentFor < idleMs) {
-      idleTimer = setTimeout(checkIdle, idleMs - silentFor);
-      return;
-    }
+  // Armed only while the reader waits for bytes: a reader that pauses is not a silent server.
+  const idleTimer = new IdleTimer(options.idleTimeoutMs, () => {
     idle = true;
     reader.cancel().catch(() => undefined);
-  };
+  });
   let pendingFailure: Error | undefined;
 
   let settle!: (result: StreamResult) => void;
@@ -156,8 +146,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
   let settled = false;
   const finish = (end: StreamOutcome) => {
     if (watchdog) clearTimeout(watchdog);
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = undefined;
+    idleTimer.stop();
     const preContent = end.outcome === 'failed' ? (end.preContent as PreContentFailure | undefined) : undefined;
     started(preContent ?? (committed ? 'content' : 'cancelled'));
     if (settled) return;
@@ -282,9 +271,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         controller.error(pendingFailure);
         return;
       }
-      waiting = true;
-      lastByteAt = performance.now();
-      if (idleMs > 0 && idleTimer === undefined) idleTimer = setTimeout(checkIdle, idleMs);
+      if (!settled) idleTimer.arm();
       if (!committed && !watchdog && options.firstContentTimeoutMs > 0) {
         watchdog = setTimeout(() => {
           stalled = true;
@@ -295,7 +282,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
       try {
         await pump(controller);
       } finally {
-        waiting = false;
+        idleTimer.disarm();
       }
     },
     cancel(reason) {
@@ -310,7 +297,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
         chunk = await reader.read();
-        lastByteAt = performance.now();
+        idleTimer.touch();
       } catch (error) {
         if (isAbort(error)) {
           // The caller aborted or broke out: let the SDK see its own abort, as it would without us.
