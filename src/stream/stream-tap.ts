@@ -1,5 +1,6 @@
 import { withBody } from '../util/http';
 import { IdleTimer } from '../util/idle-timer';
+import { joinBytes } from '../util/bytes';
 import type { StreamOutcome, StreamResult, UsageTotals } from '../call-state';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error';
 import { SseBlockSplitter, type SseBlock } from './sse-blocks';
@@ -81,19 +82,6 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**
