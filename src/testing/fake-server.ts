@@ -8,7 +8,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type Socket } from 'node:net';
 import type { MessageBatchResult } from '@anthropic-ai/sdk/resources/messages/batches';
 import type { Message } from '@anthropic-ai/sdk/resources/messages/messages';
-import { BatchStore, parseBatchCreate } from './batches';
+import {
+  batchConfig,
+  BatchStore,
+  chosenResult,
+  erroredResult,
+  parseBatchCreate,
+  type BatchConfig,
+  type BatchItemInput,
+  type BatchRequestInput,
+} from './batches';
 import { buildMessage, buildUsage, planOutput, type MessageCreateBody, type OutputPlan } from './completion';
 import {
   defaultErrorMessage,
@@ -32,6 +41,7 @@ import { sseEvent, streamParts } from './sse';
 import { countInputTokens, promptPieces } from './tokens';
 import type {
   FakeAnthropicOptions,
+  FakeBatchRecord,
   FakeServerStats,
   RequestOutcome,
   RequestRecord,
@@ -138,6 +148,7 @@ export class FakeAnthropicServer {
   private readonly faultRegistry: FaultRegistry;
   private readonly cache: PromptCache;
   private readonly batches: BatchStore;
+  private readonly batchConfig: BatchConfig;
   private readonly aliases: Readonly<Record<string, string>>;
   private readonly modelSet: ReadonlySet<string> | undefined;
   private readonly catalogue: ReturnType<typeof modelInfo>[];
@@ -165,9 +176,8 @@ export class FakeAnthropicServer {
     this.latencyRng = new SeededRandom(deriveSeed(this.seed, 'latency'));
     this.faultRegistry = new FaultRegistry(this.seed, this.clock);
     this.cache = new PromptCache(options.cacheMinTokens ?? 0);
-    const processingMs = options.batchProcessingMs ?? 0;
-    if (!(processingMs >= 0)) throw new RangeError('batchProcessingMs must be ≥ 0');
-    this.batches = new BatchStore(processingMs, (id) => `${this.baseUrl}/v1/messages/batches/${id}/results`);
+    this.batchConfig = batchConfig(options);
+    this.batches = new BatchStore(this.batchConfig, (id) => `${this.baseUrl}/v1/messages/batches/${id}/results`);
     this.aliases = options.modelAliases ?? DEFAULT_MODEL_ALIASES;
     this.modelSet = options.models !== undefined ? new Set(options.models) : undefined;
     this.catalogue = (options.models ?? DEFAULT_MODEL_IDS).map((id, i) => modelInfo(id, i));
@@ -349,6 +359,15 @@ export class FakeAnthropicServer {
   /** Removes every injected fault, scheduled entry and outage. */
   clearFaults(): void {
     this.faultRegistry.clear();
+  }
+
+  /**
+   * Every message batch created so far, oldest first — deleted ones included — with its
+   * `custom_id`s in submission order and whether it was cancelled or deleted. Not cleared by
+   * {@link FakeAnthropicServer.resetLedger}.
+   */
+  batchesCreated(): FakeBatchRecord[] {
+    return this.batches.records();
   }
 
   /** Clears the ledger and resets {@link FakeAnthropicServer.stats} to zero. */
@@ -859,14 +878,10 @@ export class FakeAnthropicServer {
 
   private batchResult(params: unknown, now: number): MessageBatchResult {
     const problem = validateMessageBody(params, true);
-    const errored = (type: string, message: string): MessageBatchResult => ({
-      type: 'errored',
-      error: errorBody(type, message, null) as Extract<MessageBatchResult, { type: 'errored' }>['error'],
-    });
-    if (problem !== undefined) return errored('invalid_request_error', problem);
+    if (problem !== undefined) return erroredResult('invalid_request_error', problem);
     const body = asMessageBody(params);
-    if (body.stream === true) return errored('invalid_request_error', 'stream: batch requests cannot stream');
-    if (!this.modelKnown(body.model)) return errored('not_found_error', `model: ${body.model}`);
+    if (body.stream === true) return erroredResult('invalid_request_error', 'stream: batch requests cannot stream');
+    if (!this.modelKnown(body.model)) return erroredResult('not_found_error', `model: ${body.model}`);
     const { plan, output, model } = this.answer(body, now);
     this.cache.commit(plan, now);
     return { type: 'succeeded', message: this.buildFinal(body, model, plan, output, 'batch') };
@@ -883,8 +898,20 @@ export class FakeAnthropicServer {
       return;
     }
     const now = this.clock();
-    const results = requests.map((r) => ({ custom_id: r.custom_id, result: this.batchResult(r.params, now) }));
-    this.sendJson(ex, 200, this.batches.create(this.ids.batchId(), results, now), 'ok');
+    const id = this.ids.batchId();
+    const items = requests.map((r, index) => this.batchItem(r, index, id, now));
+    this.sendJson(ex, 200, this.batches.create(id, items, now), 'ok');
+  }
+
+  /** Answers one request of a new batch, or takes the outcome `batches.itemResult` chose. */
+  private batchItem(request: BatchRequestInput, index: number, batchId: string, now: number): BatchItemInput {
+    const custom_id = request.custom_id;
+    const outcome = this.batchConfig.itemResult?.({ customId: custom_id, params: request.params, index, batchId });
+    if (outcome === undefined || outcome === 'succeeded') {
+      return { custom_id, result: this.batchResult(request.params, now), chosen: outcome !== undefined };
+    }
+    // Not answered at all, as a request the real API never ran: no message id, no prompt-cache write.
+    return { custom_id, result: chosenResult(outcome), chosen: true };
   }
 
   private handleBatchList(ex: Exchange): void {
@@ -915,12 +942,12 @@ export class FakeAnthropicServer {
   private handleBatchDelete(ex: Exchange, id: string): void {
     const result = this.batches.delete(id, this.clock());
     if (result === 'missing') this.batchNotFound(ex, id);
-    else if (result === 'in_progress') {
+    else if (result === 'not_ended') {
       this.sendError(
         ex,
         400,
         'invalid_request_error',
-        `message_batch: ${id} is still in progress; cancel it or wait until it has ended before deleting`,
+        `message_batch: ${id} has not ended; cancel it or wait until it has ended before deleting`,
         'invalid',
       );
     } else this.sendJson(ex, 200, { id, type: 'message_batch_deleted' }, 'ok');

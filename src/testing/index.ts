@@ -5,6 +5,8 @@
  * - {@link faults}: builders for the faults it can inject ({@link FaultSpec}).
  * - {@link countInputTokens}: the exact token-counting rule the server uses, so tests can compute
  *   expected `usage` values.
+ * - {@link compressedClock}: a fast server clock, so hour-long batch timing ({@link FakeBatchOptions})
+ *   plays out in milliseconds.
  *
  * No runtime dependencies beyond Node built-ins (`node:http`, `node:crypto`).
  *
@@ -68,6 +70,7 @@ export {
 export { defaultOutputTokens, type MessageCreateBody } from './completion';
 export { DEFAULT_MODEL_IDS, DEFAULT_MODEL_ALIASES } from './models';
 export { FAKE_ORGANIZATION_ID } from './ids';
+export { compressedClock } from './batches';
 export type { RateLimits } from './rate-buckets';
 export type {
   FakeAnthropicOptions,
@@ -76,4 +79,8 @@ export type {
   RequestOutcome,
   ServedUsage,
   FakeServerStats,
+  FakeBatchOptions,
+  FakeBatchItem,
+  FakeBatchItemOutcome,
+  FakeBatchRecord,
 } from './types';

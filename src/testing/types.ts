@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ErrorObject } from '@anthropic-ai/sdk/resources/shared';
 import { type MessageCreateBody } from './completion';
 import { type FaultSpec } from './faults';
 import { type RateLimits } from './rate-buckets';
@@ -67,10 +68,89 @@ export interface FakeAnthropicOptions {
   recordBodies?: boolean;
   /** Keep only the last N ledger records (`stats()` keeps exact totals). Default `Infinity`. */
   ledgerLimit?: number;
-  /** Time from creation until a message batch has `ended`, on the server clock. Default 0 (at once). */
+  /**
+   * Time from creation until a message batch has `ended`, on the server clock. Default 0 (at once).
+   *
+   * @deprecated Use `batches.processingMs`; this stays as an alias (setting both to different
+   * values is a `RangeError`).
+   */
   batchProcessingMs?: number;
+  /** Message Batches timing, expiry, cancellation and per-item outcomes. See {@link FakeBatchOptions}. */
+  batches?: FakeBatchOptions;
   /** Minimum prefix length (tokens) for a prompt-cache breakpoint to be cacheable. Default 0. */
   cacheMinTokens?: number;
+}
+
+/**
+ * What one request of a message batch ends as, chosen by {@link FakeBatchOptions.itemResult}:
+ * - `'succeeded'`: answered normally (the deterministic message with `usage.service_tier: 'batch'`;
+ *   a request whose `params` are invalid is still `errored`, as without `itemResult`);
+ * - `'expired'` / `'canceled'`: that result type;
+ * - `{ error }`: `errored`, with `error` as the result's
+ *   `{ type: 'error', error: { type, message }, request_id: null }`.
+ *
+ * An outcome chosen here is final: the item keeps it even when the batch is canceled or expires.
+ */
+export type FakeBatchItemOutcome =
+  | 'succeeded'
+  | 'expired'
+  | 'canceled'
+  | { error: { type: ErrorObject['type']; message: string } };
+
+/** One request of a batch being created, as {@link FakeBatchOptions.itemResult} sees it. */
+export interface FakeBatchItem {
+  /** The request's `custom_id`. */
+  customId: string;
+  /** The request's `params`, as sent (not validated yet). */
+  params: unknown;
+  /** 0-based position in the batch's `requests`. */
+  index: number;
+  /** The id of the batch being created (`msgbatch_…`). */
+  batchId: string;
+}
+
+/**
+ * Message Batches behaviour. Timing is per batch, on the server clock (`clock`; see
+ * {@link compressedClock} to run hours in milliseconds). A batch ends at the first of:
+ * - creation + `processingMs`: every request gets its answer (`succeeded`, or `errored` if invalid);
+ * - creation + `expiresAfterMs` (the view's `expires_at`): requests not finished are `expired`;
+ * - cancel + `cancelDelayMs`, after a cancel while `in_progress`: requests not finished are `canceled`.
+ *
+ * On a tie, processing wins over cancellation, and cancellation over expiry. Requests given an
+ * outcome by `itemResult` count as finished, whatever ends the batch. Until the batch has ended,
+ * `request_counts` shows every request as `processing` (as the real API, whose other counts stay 0
+ * until then), and results are not available.
+ */
+export interface FakeBatchOptions {
+  /** Time from creation until the batch has ended, ms. Default `batchProcessingMs`, else 0 (ended at once). */
+  processingMs?: number;
+  /** Time from creation until the batch expires, ms (finite, > 0). Default 86_400_000 (24 h, as the real API). */
+  expiresAfterMs?: number;
+  /**
+   * Time a cancelled batch stays `canceling` before it has ended, ms. Default 0: the cancel call
+   * still answers `canceling` (as the real API does), and the batch is `ended` from then on.
+   */
+  cancelDelayMs?: number;
+  /**
+   * Chooses a request's outcome when its batch is created (called once per request, in order).
+   * Return `undefined` for the default behaviour. A throw, or a value that is not a
+   * {@link FakeBatchItemOutcome}, fails the create call with a 500 `api_error`.
+   */
+  itemResult?: (item: FakeBatchItem) => FakeBatchItemOutcome | undefined;
+}
+
+/** A batch the server created, from {@link FakeAnthropicServer.batchesCreated}. */
+export interface FakeBatchRecord {
+  /** The batch id (`msgbatch_…`). */
+  id: string;
+  /** Creation time on the server clock, ms. */
+  createdAt: number;
+  /** The requests' `custom_id`s, in submission order. */
+  customIds: string[];
+  /** A cancel was accepted while the batch was in progress (`cancel_initiated_at` is set). */
+  canceled: boolean;
+  /** The batch has been deleted (it is no longer served). */
+  deleted: boolean;
 }
 
 /**
