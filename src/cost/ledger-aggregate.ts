@@ -7,6 +7,8 @@ export interface ModelTotals {
   readonly usd: number;
   /** Exact decimal USD. */
   readonly exact: string;
+  /** What batched calls saved against standard prices, USD (0 without batched calls). */
+  readonly savedUsd: number;
   readonly requests: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
@@ -20,6 +22,8 @@ export interface PartyTotals {
   readonly usd: number;
   /** Exact decimal USD. */
   readonly exact: string;
+  /** What batched calls saved against standard prices, USD (0 without batched calls). */
+  readonly savedUsd: number;
   readonly requests: number;
 }
 
@@ -32,6 +36,12 @@ export interface CostSummary {
   readonly totalUsd: number;
   /** Exact total, decimal USD. */
   readonly exactUsd: string;
+  /**
+   * What batched calls (`callOptions({ batch: true })`, or any response with `service_tier: 'batch'`)
+   * saved against the standard prices of the same usage, USD. Their cost is in `totalUsd` at the batch
+   * price.
+   */
+  readonly savedUsd: number;
   readonly requests: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
@@ -70,11 +80,14 @@ export interface NormalizedLedgerEntry {
   readonly cacheWriteTokens: number;
   /** Exact cost, femto-dollars. */
   readonly femto: Femto;
+  /** What it saved against standard prices (a batched call), femto-dollars; 0 otherwise. */
+  readonly savedFemto: Femto;
 }
 
 /** Mutable totals of a set of calls (exact femto-dollars and token counts). */
 export class Agg {
   femto = 0n;
+  saved = 0n;
   requests = 0;
   input = 0;
   output = 0;
@@ -84,6 +97,7 @@ export class Agg {
   /** Adds one call. */
   add(e: NormalizedLedgerEntry): void {
     this.femto += e.femto;
+    this.saved += e.savedFemto;
     this.requests += 1;
     this.input += e.inputTokens;
     this.output += e.outputTokens;
@@ -94,6 +108,7 @@ export class Agg {
   /** Adds another aggregate. */
   merge(o: Agg): void {
     this.femto += o.femto;
+    this.saved += o.saved;
     this.requests += o.requests;
     this.input += o.input;
     this.output += o.output;
@@ -105,17 +120,20 @@ export class Agg {
 /** Mutable totals of a user or tag. */
 export class Party {
   femto = 0n;
+  saved = 0n;
   requests = 0;
 
-  /** Adds one call's cost. */
-  add(femto: Femto): void {
+  /** Adds one call's cost (and what it saved). */
+  add(femto: Femto, saved: Femto = 0n): void {
     this.femto += femto;
+    this.saved += saved;
     this.requests += 1;
   }
 
   /** Adds another tally. */
   merge(o: Party): void {
     this.femto += o.femto;
+    this.saved += o.saved;
     this.requests += o.requests;
   }
 }
@@ -144,6 +162,7 @@ export function toSummary(
     byModel[k] = {
       usd: femtoToUsd(a.femto),
       exact: formatFemto(a.femto),
+      savedUsd: femtoToUsd(a.saved),
       requests: a.requests,
       inputTokens: a.input,
       outputTokens: a.output,
@@ -153,12 +172,13 @@ export function toSummary(
   }
   const party = (m: Map<string, Party>): Record<string, PartyTotals> => {
     const out: Record<string, PartyTotals> = Object.create(null) as Record<string, PartyTotals>;
-    for (const [k, p] of m) out[k] = { usd: femtoToUsd(p.femto), exact: formatFemto(p.femto), requests: p.requests };
+    for (const [k, p] of m) out[k] = { usd: femtoToUsd(p.femto), exact: formatFemto(p.femto), savedUsd: femtoToUsd(p.saved), requests: p.requests };
     return out;
   };
   return {
     totalUsd: femtoToUsd(total.femto),
     exactUsd: formatFemto(total.femto),
+    savedUsd: femtoToUsd(total.saved),
     requests: total.requests,
     inputTokens: total.input,
     outputTokens: total.output,

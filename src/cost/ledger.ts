@@ -38,6 +38,11 @@ export interface LedgerEntry {
   readonly cacheWriteTokens?: number;
   /** The call's cost: a `CallCost` (exact, preferred), an exact decimal string or a number of USD. */
   readonly cost: UsdAmount;
+  /**
+   * What the same usage costs at standard prices, when the call paid less (a batched call): the ledger
+   * sums the difference as `savedUsd`. Default: none (nothing saved).
+   */
+  readonly standardCost?: UsdAmount;
 }
 
 /** Distinct names kept per bucket before folding into {@link OTHER_KEY}. */
@@ -104,8 +109,8 @@ class Bucket {
   add(e: NormalizedLedgerEntry): void {
     this.total.add(e);
     capped(this.models, e.model, this.caps.models, () => new Agg()).add(e);
-    if (e.user !== undefined) capped(this.users, e.user, this.caps.users, () => new Party()).add(e.femto);
-    for (const tag of e.tags) capped(this.tags, tag, this.caps.tags, () => new Party()).add(e.femto);
+    if (e.user !== undefined) capped(this.users, e.user, this.caps.users, () => new Party()).add(e.femto, e.savedFemto);
+    for (const tag of e.tags) capped(this.tags, tag, this.caps.tags, () => new Party()).add(e.femto, e.savedFemto);
   }
 
   entries(): number {
@@ -218,6 +223,8 @@ export class CostLedger {
     const now = this.#now();
     const at = Number.isFinite(entry.at) ? Math.min(entry.at, now) : now;
     const tags = entry.tags ? [...new Set(entry.tags.filter((t) => typeof t === 'string'))] : [];
+    const femto = amountToFemto(entry.cost);
+    const standard = entry.standardCost === undefined ? femto : amountToFemto(entry.standardCost);
     const e: NormalizedLedgerEntry = {
       at,
       model: entry.model,
@@ -227,7 +234,8 @@ export class CostLedger {
       outputTokens: tokenCount(entry.outputTokens),
       cacheReadTokens: tokenCount(entry.cacheReadTokens),
       cacheWriteTokens: tokenCount(entry.cacheWriteTokens),
-      femto: amountToFemto(entry.cost),
+      femto,
+      savedFemto: standard > femto ? standard - femto : 0n,
     };
     this.#prune(now);
     this.#lifetime.add(e);

@@ -386,6 +386,7 @@ export class RedisCostStore {
   /** Adds one entry to the shared ledger (day, month and lifetime hashes, atomically). */
   async recordLedger(name: string, e: NormalizedLedgerEntry): Promise<void> {
     const [n, f] = split(e.femto);
+    const [sn, sf] = split(e.savedFemto);
     const keys = [this.ledgerKey(name, 'life'), this.ledgerKey(name, `d:${utcDay(e.at)}`), this.ledgerKey(name, `m:${utcMonth(e.at)}`)];
     await this.#run('ledger.record', LEDGER, keys, [
       e.model,
@@ -402,6 +403,8 @@ export class RedisCostStore {
       String(this.#caps.models),
       String(this.#caps.users),
       String(this.#caps.tags),
+      sn,
+      sf,
       ...e.tags,
     ]);
   }
@@ -494,6 +497,12 @@ function parseLedgerHash(hash: Record<string, string>): LedgerParts {
       case 'f':
         a.femto += v;
         break;
+      case 'sn':
+        a.saved += v * NANO;
+        break;
+      case 'sf':
+        a.saved += v;
+        break;
       case 'req':
         a.requests += Number(v);
         break;
@@ -515,6 +524,8 @@ function parseLedgerHash(hash: Record<string, string>): LedgerParts {
     const v = big(value);
     if (metric === 'n') p.femto += v * NANO;
     else if (metric === 'f') p.femto += v;
+    else if (metric === 'sn') p.saved += v * NANO;
+    else if (metric === 'sf') p.saved += v;
     else if (metric === 'req') p.requests += Number(v);
   };
   for (const [field, value] of Object.entries(hash)) {
