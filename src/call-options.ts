@@ -26,7 +26,26 @@ export interface ResilientCallOptions {
   estimatedOutputTokens?: number;
   /** Override the user the call is attributed to (default: `params.metadata.user_id`). */
   user?: string;
+  /**
+   * Send this `messages.create` call through the Message Batches API, at half the price: the promise
+   * resolves to the same `Message` once the batch has processed it (usually minutes, at most 24 h). Calls
+   * are gathered per client (the client's `batch` option). `within` bounds the wait in ms (default: until
+   * the batch ends); `ref` is your own label for the call, returned by `client.batching.resume()` after a
+   * restart. Not for streams, `countTokens` or `beta.messages`.
+   */
+  batch?: boolean | BatchCallSettings;
 }
+
+/** The object form of {@link ResilientCallOptions.batch}. */
+export interface BatchCallSettings {
+  /** Longest the caller waits for the result, ms. Default: until the batch ends (and once more if it expired). */
+  within?: number;
+  /** Your own label for the call (≤ 256 characters), kept with the batch in Redis and returned by `resume()`. */
+  ref?: string;
+}
+
+/** The SDK `timeout` `callOptions()` gives a batched call (see there): the longest a timer holds. */
+const BATCHED_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** The key under which {@link ResilientCallOptions} travel in the SDK's request options. */
 export const CALL_OPTIONS_KEY = 'resilient';
@@ -44,7 +63,12 @@ export function callOptions(settings: ResilientCallOptions, base?: RequestOption
     throw new ConfigError(CALL_OPTIONS_KEY, 'an object of per-call settings', `got ${settings === null ? 'null' : typeof settings}`);
   }
   validateCallOptions(settings);
-  return { ...base, [CALL_OPTIONS_KEY]: settings } as RequestOptions;
+  const options = { ...base, [CALL_OPTIONS_KEY]: settings } as RequestOptions;
+  // The SDK refuses a non-streaming call whose max_tokens could outlast its default 10-minute timeout
+  // unless a timeout is given. A batched call never waits on an HTTP response for its answer, so that
+  // refusal does not apply: it gets a timeout that says so.
+  if (settings.batch !== undefined && settings.batch !== false && base?.timeout === undefined) options.timeout = BATCHED_TIMEOUT_MS;
+  return options;
 }
 
 const EMPTY: ResilientCallOptions = Object.freeze({});
@@ -60,6 +84,16 @@ const callOptionsSchema = z.strictObject({
     .custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0, { error: 'a non-negative integer' })
     .optional(),
   user: z.custom<string>((v) => typeof v === 'string' && v.length > 0, { error: 'a non-empty string' }).optional(),
+  batch: z
+    .custom<boolean | object>((v) => typeof v === 'boolean' || (typeof v === 'object' && v !== null && !Array.isArray(v)), {
+      error: 'true, false or { within, ref }',
+    })
+    .optional(),
+});
+
+const batchSchema = z.strictObject({
+  within: z.custom<number>(isPositiveTimer, { error: 'a positive number of milliseconds' }).optional(),
+  ref: z.custom<string>((v) => typeof v === 'string' && v.length > 0 && v.length <= 256, { error: 'a string of 1-256 characters' }).optional(),
 });
 
 /**
@@ -69,7 +103,18 @@ const callOptionsSchema = z.strictObject({
 export function validateCallOptions(settings: unknown): void {
   if (settings === EMPTY) return;
   validateSection(CALL_OPTIONS_KEY, settings, callOptionsSchema, 'an object of per-call settings');
+  const batch = (settings as ResilientCallOptions).batch;
+  if (typeof batch === 'object') validateSection(`${CALL_OPTIONS_KEY}.batch`, batch, batchSchema, 'true, false or { within, ref }');
 }
+
+/** The batch settings of a call made with `batch: true` or `batch: {…}`; undefined for a direct call. */
+export function batchSettings(call: ResilientCallOptions): BatchCallSettings | undefined {
+  const batch = call.batch;
+  if (batch === undefined || batch === false) return undefined;
+  return batch === true ? EMPTY_BATCH : batch;
+}
+
+const EMPTY_BATCH: BatchCallSettings = Object.freeze({});
 
 /** Reads the per-call settings from the options the SDK hands to middleware. */
 export function readCallOptions(options: FinalRequestOptions): ResilientCallOptions {

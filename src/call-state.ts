@@ -5,6 +5,13 @@ import type { FinalRequestOptions, MiddlewareContext } from './sdk-types';
  * `maxRetries` on that copy is set to the SDK passes we allow on top of ours).
  */
 export const RETRY_BUDGET = Symbol.for('resilient-claude.retryBudget');
+
+/**
+ * Marks the request options of the client's own housekeeping calls (a batch queue's create, status
+ * checks and results): they are sent with retries, breaker and keys like any request, but are not the
+ * caller's calls, so they get no call record and are not sanitized again.
+ */
+export const INTERNAL_CALL = Symbol.for('resilient-claude.internal');
 import type { ResilientCallOptions } from './call-options';
 import type { FailureReason } from './classify';
 import type { DeliveredPrefix } from './stream/stream-tap';
@@ -150,6 +157,8 @@ export interface CallState {
   readonly method: string;
   readonly path: string;
   readonly stream: boolean;
+  /** One of the client's own housekeeping calls (see {@link INTERNAL_CALL}). */
+  readonly internal: boolean;
   /** `metadata.user_id` of the request, if any: the user for costs, budgets and logs. */
   readonly user: string | undefined;
   /** `body.model` of a Messages-shaped request, if any (updated when a layer changes the model). */
@@ -216,6 +225,7 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
       method: options.method.toUpperCase(),
       path: options.path,
       stream: options.stream === true,
+      internal: (options as unknown as Record<symbol, unknown>)[INTERNAL_CALL] === true,
       user,
       model,
       params: options.body,

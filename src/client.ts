@@ -2,7 +2,9 @@ import Anthropic, { type APIPromise } from '@anthropic-ai/sdk';
 import type { AbstractPage, PagePromise } from '@anthropic-ai/sdk/core/pagination';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { callOptions, validateCallOptions } from './call-options';
-import { callState, RETRY_BUDGET } from './call-state';
+import { callState, INTERNAL_CALL, RETRY_BUDGET } from './call-state';
+import type { BatchApi } from './batch/batch-queue';
+import { batchingOf, type Batching } from './batch/batching';
 import { disabledCostsView, type CostsView } from './cost/cost-tracker';
 import { ConfigError } from './errors/config-error';
 import type { ResilientClaudeEventName, ResilientClaudeListener } from './events';
@@ -17,7 +19,8 @@ import { ClientRuntime, type HealthFacts } from './runtime/client-runtime';
 import { fallbackApiKey } from './runtime/credentials';
 import { guardMessageEntryPoints } from './sanitize/entry-guard';
 import { checkSdk, SUPPORTED_SDK_RANGE } from './sdk/seams';
-import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext } from './sdk-types';
+import type { ClientOptions, FinalRequestOptions, Middleware, MiddlewareNext, RequestOptions } from './sdk-types';
+import type { BatchCreateParams } from '@anthropic-ai/sdk/resources/messages/batches';
 import { MAX_TIMER_MS } from './util/timers';
 
 /** Longest delay one timer can hold: the SDK's timer for attempts whose timeout the attempt layer enforces. */
@@ -93,6 +96,7 @@ export class ResilientClaude extends Anthropic {
     });
     this.#callLayers = pipeline.call;
     this.#requestLayers = pipeline.request;
+    runtime.attachBatchApi(() => batchApiOf(this));
     if (options.healthProbe && !runtime.health.probeTimer) startHealthProbe(this, runtime.health, options.healthProbe);
     if (options.sanitize !== false && options.sanitize?.validate !== false) {
       guardMessageEntryPoints(this.messages);
@@ -108,6 +112,14 @@ export class ResilientClaude extends Anthropic {
   /** The API key pool (`apiKeys`): `snapshot()`, `restore(alias)`, `quarantine(alias)`. Undefined without one. */
   get keys(): KeyPool | undefined {
     return this.#runtime.keys;
+  }
+
+  /**
+   * The client's Message Batches queue for `callOptions({ batch: true })` calls: `resume()` collects the
+   * batches an earlier process sent and never collected (with `redis`), `pending` counts what waits.
+   */
+  get batching(): Batching {
+    return batchingOf(this.#runtime);
   }
 
   /** The prom-client registry holding the client's metrics. Undefined with `metrics: false`. */
@@ -272,6 +284,18 @@ export class ResilientClaude extends Anthropic {
     return staticKey ? 0 : 1;
   }
 
+}
+
+/** The batch endpoints as the client's own housekeeping calls (retried, but not recorded as calls). */
+function batchApiOf(client: Anthropic): BatchApi {
+  const internal = { [INTERNAL_CALL]: true } as unknown as RequestOptions;
+  const batches = client.messages.batches;
+  return {
+    create: (requests) => batches.create({ requests: requests as BatchCreateParams['requests'] }, internal),
+    retrieve: (batchId) => batches.retrieve(batchId, undefined, internal),
+    results: (batchId) => batches.results(batchId, undefined, internal),
+    cancel: (batchId) => batches.cancel(batchId, undefined, internal),
+  };
 }
 
 /**

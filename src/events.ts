@@ -114,10 +114,33 @@ export interface UnknownModelEvent {
   readonly fallback: string;
 }
 
+/** Payload of `batchSubmitted`: a Message Batch of `batch: true` calls was created. */
+export interface BatchSubmittedEvent {
+  /** The batch's id (`msgbatch_…`). */
+  readonly batchId: string;
+  /** Calls in it. */
+  readonly calls: number;
+  /** Of those, calls sent again after their request expired or was cancelled in an earlier batch. */
+  readonly resent: number;
+  /** Whether the batch is recorded in Redis, so that another process can collect it after a crash. */
+  readonly persisted: boolean;
+}
+
+/** Payload of `batchEnded`: a batch's results were read (or every call in it gave up and it was cancelled). */
+export interface BatchEndedEvent {
+  readonly batchId: string;
+  /** Requests per result type, as the API counted them. */
+  readonly counts: { readonly succeeded: number; readonly errored: number; readonly expired: number; readonly canceled: number };
+  /** From submission to the results, ms (in this process). */
+  readonly durationMs: number;
+  /** `'results'` when its results were read; `'cancelled'` when every call in it had given up. */
+  readonly outcome: 'results' | 'cancelled';
+}
+
 /** Payload of `redisError` / `redisRecovered`: shared state lost or regained its Redis. */
 export interface RedisStateEvent {
   /** Which part: `'cost'` (budgets, ledger) or `'rateLimit'`. */
-  readonly component: 'cost' | 'rateLimit';
+  readonly component: 'cost' | 'rateLimit' | 'batch';
   readonly operation?: string;
   /** The error's message (redisError only). */
   readonly message?: string;
@@ -169,6 +192,10 @@ export interface ResilientClaudeEvents {
   rateLimited: RateLimitedEvent;
   /** A pooled API key was refused (401/403) and taken out of rotation. Carries the alias, never the key. */
   keyQuarantined: KeyQuarantinedEvent;
+  /** A Message Batch of `batch: true` calls was created. */
+  batchSubmitted: BatchSubmittedEvent;
+  /** A Message Batch of `batch: true` calls ended and its results were handed out. */
+  batchEnded: BatchEndedEvent;
 }
 
 /** Name of an event in {@link ResilientClaudeEvents}. */

@@ -7,7 +7,11 @@
  */
 export { ResilientClaude } from './client';
 export { ResilientClaude as default } from './client';
-export { callOptions, CALL_OPTIONS_KEY, type ResilientCallOptions } from './call-options';
+export { callOptions, CALL_OPTIONS_KEY, type BatchCallSettings, type ResilientCallOptions } from './call-options';
+export type { BatchOptions } from './options/batch-options';
+export type { Batching } from './batch/batching';
+export type { RecoveredBatchCall, ResumeOptions } from './batch/batch-queue';
+export type { PersistedCall } from './batch/redis-batch-store';
 export {
   DEFAULTS,
   type BreakerOptions,
@@ -21,6 +25,8 @@ export type { RateLimitOptions } from './options/rate-limit-options';
 export type { CostQuery, CostsView } from './cost/cost-tracker';
 export type { CostOptions } from './options/cost-options';
 export type {
+  BatchEndedEvent,
+  BatchSubmittedEvent,
   BreakerState,
   BreakerStateChangeEvent,
   BudgetWarningEvent,
@@ -84,6 +90,7 @@ export { RateLimitWaitExceededError } from './errors/rate-limit-wait-exceeded-er
 export { RateLimitCapacityError } from './errors/rate-limit-capacity-error';
 export { NoUsableKeyError } from './errors/no-usable-key-error';
 export { KeyStoreError } from './errors/key-store-error';
+export { BatchCallError, type BatchCallFailure } from './errors/batch-call-error';
 export { RateLimitStoreUnavailableError } from './ratelimit/errors';
 export { CostStoreUnavailableError } from './cost/errors';
 // The SDK's own error classes and types, so one import serves both.

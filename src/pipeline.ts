@@ -3,6 +3,8 @@ import type { CallState } from './call-state';
 import type { CostTracker } from './cost/cost-tracker';
 import type { EventHub } from './events';
 import { createBreakerLayer } from './layers/breaker';
+import { createBatchLayer } from './layers/batch';
+import type { BatchQueue } from './batch/batch-queue';
 import { createBudgetLayer } from './layers/budget';
 import { createFallbackLayer } from './layers/fallback';
 import { createRouteLayer } from './layers/route';
@@ -44,6 +46,8 @@ export interface PipelineParts {
   readonly hooks: readonly CompletionHook[];
   readonly onRecord: ObserveLayerDeps['onRecord'];
   readonly onStart: ObserveLayerDeps['onStart'];
+  /** The client's batch queue (for `batch: true` calls), built on first use. */
+  readonly batchQueue: () => BatchQueue;
   /** The SDK's typed error for a status (the client's `makeStatusError`). */
   readonly statusError: (status: number, body: unknown, headers: Headers, options?: SdkErrorOptions) => Error;
 }
@@ -66,13 +70,15 @@ export interface Pipeline {
  * **Per logical call** — they run where the SDK's own retry loop sat, around each SDK attempt and
  * outside user middleware, so user middleware still sees every HTTP attempt as the SDK documents:
  *
- * sanitize → route → observe → budget → deadline → fallback → retry
+ * sanitize → route → observe → budget → batch → deadline → fallback → retry
  *
  * - sanitize first: a malformed or refused call costs nothing, not even a log record of a "call";
  * - route next (opt-in): the call is recorded, priced and limited as the model it will really use;
  * - observe: one record per call, whatever the inner layers decide (budget refusals included); its
  *   completion hooks settle rate-limit permits, price the call, settle the budget, enrich the span;
  * - budget before deadline: a refused reservation fails at once rather than being timed;
+ * - batch (for `batch: true` calls only) after observe and budget, which apply to a batched call as to
+ *   any, and before deadline, fallback and retry: its answer comes from a Message Batch, not the wire;
  * - deadline around fallback and retry: one deadline over queueing, every attempt and every sleep;
  * - fallback (opt-in) around retry: a model overloaded after its retries hands over to the next one.
  *
@@ -113,6 +119,7 @@ export function buildPipeline(parts: PipelineParts): Pipeline {
       ...(parts.onStart ? { onStart: parts.onStart } : {}),
     }),
     ...(parts.costs?.budget ? [createBudgetLayer(parts.costs)] : []),
+    createBatchLayer(parts.batchQueue),
     createDeadlineLayer(parts.deadline),
     ...(parts.fallbackModels.length ? [createFallbackLayer(parts.fallbackModels, parts)] : []),
     createRetryLayer({ config: parts.retry, events: parts.events, log: parts.log, statusError: parts.statusError }),

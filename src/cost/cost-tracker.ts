@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { CallState } from '../call-state';
+import type { CallState, UsageTotals } from '../call-state';
+import { batchSettings } from '../call-options';
+import type { RecoveredBatchCall } from '../batch/batch-queue';
+import { usageTotals } from './usage';
 import {
   BudgetManager,
   callCost,
@@ -237,6 +240,7 @@ export class CostTracker {
       speed: p.speed === 'fast' ? 'fast' : 'standard',
       inferenceGeo: typeof p.inference_geo === 'string' ? p.inference_geo : null,
       ...(cacheWriteTtl ? { cacheWriteTtl } : {}),
+      ...(batchSettings(state.call) ? { batch: true } : {}),
     });
     const held = (reservation: Reservation) => {
       this.#reservations.set(state, reservation);
@@ -262,18 +266,14 @@ export class CostTracker {
     // message_start) and generated (output so far): it is priced and charged like any call.
     if (outcome.usage && (outcome.ok || outcome.stream) && isMessagesCreate(state)) {
       const model = outcome.responseModel ?? state.model ?? 'unknown';
-      cost = callCost(this.table, { model, usage: outcome.usage.raw, at: state.startedAtEpoch });
       const user = state.call.user ?? state.user;
-      this.ledger.record({
+      cost = this.#record({
         at: state.startedAtEpoch,
         model,
-        ...(user ? { user } : {}),
-        ...(state.call.tags ? { tags: state.call.tags } : {}),
-        inputTokens: outcome.usage.inputTokens,
-        outputTokens: outcome.usage.outputTokens,
-        cacheReadTokens: outcome.usage.cacheReadTokens,
-        cacheWriteTokens: outcome.usage.cacheWriteTokens,
-        cost,
+        user,
+        tags: state.call.tags,
+        usage: outcome.usage,
+        batch: batchSettings(state.call) !== undefined,
       });
       record.costUsd = cost.usd;
       if (!outcome.ok) state.notes.billedPartial = true;
@@ -306,6 +306,49 @@ export class CostTracker {
       if (done instanceof Promise) done.catch((error: unknown) => this.#logError(error, 'budget settlement failed'));
     }
   };
+
+  /**
+   * Prices one call and records it in the ledger. A batched call is priced at the batch rate, and what it
+   * saved against the standard price is recorded beside it.
+   */
+  #record(call: {
+    readonly at: number;
+    readonly model: string;
+    readonly user: string | undefined;
+    readonly tags: readonly string[] | undefined;
+    readonly usage: UsageTotals;
+    readonly batch: boolean;
+  }): CallCost {
+    const raw = call.usage.raw;
+    const cost = callCost(this.table, { model: call.model, usage: raw, at: call.at, ...(call.batch ? { batch: true } : {}) });
+    const batched = call.batch || raw.service_tier === 'batch';
+    const standard = batched ? callCost(this.table, { model: call.model, usage: { ...raw, service_tier: 'standard' }, at: call.at }) : undefined;
+    this.ledger.record({
+      at: call.at,
+      model: call.model,
+      ...(call.user ? { user: call.user } : {}),
+      ...(call.tags ? { tags: call.tags } : {}),
+      inputTokens: call.usage.inputTokens,
+      outputTokens: call.usage.outputTokens,
+      cacheReadTokens: call.usage.cacheReadTokens,
+      cacheWriteTokens: call.usage.cacheWriteTokens,
+      cost,
+      ...(standard ? { standardCost: standard } : {}),
+    });
+    return cost;
+  }
+
+  /**
+   * Records a call of an earlier process's batch, collected by `resume()`: it has no call record here,
+   * and its budget reservation (if any) died with that process, so only the ledger learns of it.
+   */
+  recordRecovered(call: RecoveredBatchCall): void {
+    if (call.result.type !== 'succeeded') return;
+    const message = call.result.message;
+    const usage = usageTotals(message.usage);
+    if (!usage) return;
+    this.#record({ at: Date.now(), model: message.model, user: call.user, tags: call.tags, usage, batch: true });
+  }
 
   /** Releases a reservation held by a call that ended before completing (e.g. thrown before observe). */
   release(state: CallState): void {

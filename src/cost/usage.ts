@@ -1,3 +1,4 @@
+import type { UsageTotals } from '../call-state';
 /**
  * Structural views of the SDK's usage objects. `Usage`, `BetaUsage`, `MessageDeltaUsage` and a
  * `MessageStream`-accumulated usage are all assignable to {@link UsageLike}, so the engine needs no
@@ -130,5 +131,22 @@ export function mergeStreamUsage(start: UsageLike, delta: DeltaUsageLike | null 
     server_tool_use: delta.server_tool_use ?? start.server_tool_use ?? null,
     iterations: delta.iterations ?? start.iterations ?? null,
     fallback_credit: delta.fallback_credit ?? start.fallback_credit ?? null,
+  };
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/** Normalises an API `usage` object. */
+export function usageTotals(usage: unknown): UsageTotals | undefined {
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  const u = usage as Record<string, unknown>;
+  return {
+    inputTokens: num(u.input_tokens),
+    outputTokens: num(u.output_tokens),
+    cacheReadTokens: num(u.cache_read_input_tokens),
+    cacheWriteTokens: num(u.cache_creation_input_tokens),
+    raw: u,
   };
 }

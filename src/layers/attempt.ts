@@ -44,10 +44,25 @@ export const bufferedBodies = new WeakMap<Response, BufferedJson>();
  * gets the SDK's own error — but shares the one parse with the layers.
  */
 function bufferedResponse(original: Response, body: BufferedJson): Response {
-  const whole = withBody(original, body.bytes as Uint8Array<ArrayBuffer>);
+  return shareParse(withBody(original, body.bytes as Uint8Array<ArrayBuffer>), body);
+}
+
+function shareParse(whole: Response, body: BufferedJson): Response {
   Object.defineProperty(whole, 'json', { value: () => Response.prototype.arrayBuffer.call(whole).then(() => body.parse()) });
   bufferedBodies.set(whole, body);
   return whole;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A JSON `Response` made here rather than received (a batched call's answer), read by the layers and the
+ * SDK exactly like a buffered one.
+ */
+export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): Response {
+  const body = new BufferedJson(encoder.encode(JSON.stringify(value)));
+  const response = new Response(body.bytes as Uint8Array<ArrayBuffer>, { status, headers: { 'content-type': 'application/json', ...headers } });
+  return shareParse(response, body);
 }
 
 function contentType(response: Response): string {

@@ -6,6 +6,8 @@ import type { Middleware, MiddlewareContext } from '../sdk-types';
 import { bufferedBodies } from './attempt';
 import type { CallOutcome, CompletionHook, MutableRecord } from '../call-outcome';
 import { isJson, isMessagesCreate } from '../util/http';
+import { usageTotals } from '../cost/usage';
+
 
 /** Dependencies of the observe layer. */
 export interface ObserveLayerDeps {
@@ -19,23 +21,6 @@ export interface ObserveLayerDeps {
   readonly onRecord?: (record: CallRecord) => void;
   /** Called once when a call starts (the in-flight gauge). */
   readonly onStart?: (state: CallState) => void;
-}
-
-function num(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
-/** Normalises an API `usage` object. */
-export function usageTotals(usage: unknown): UsageTotals | undefined {
-  if (typeof usage !== 'object' || usage === null) return undefined;
-  const u = usage as Record<string, unknown>;
-  return {
-    inputTokens: num(u.input_tokens),
-    outputTokens: num(u.output_tokens),
-    cacheReadTokens: num(u.cache_read_input_tokens),
-    cacheWriteTokens: num(u.cache_creation_input_tokens),
-    raw: u,
-  };
 }
 
 /** The class name of the error the SDK will raise for a thrown attempt error. */
@@ -105,7 +90,7 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
 
   return async function observe(request, next, ctx) {
     const state = callState(ctx);
-    if (!state) return next(request);
+    if (!state || state.internal) return next(request);
     if (!started.has(state)) {
       started.add(state);
       deps.onStart?.(state);

@@ -100,7 +100,8 @@ export function createSanitizeLayer(options: SanitizeOptions, deps: SanitizeLaye
 
   return async function sanitize(request, next, ctx) {
     const state = callState(ctx);
-    if (!state) return next(request);
+    // The batch queue's own requests carry calls that were sanitized one by one already.
+    if (!state || state.internal) return next(request);
     const endpoint = endpointOf(state);
     // Raw `client.request()` calls with a non-object body are the caller's business, not a Messages call.
     const isObject = typeof state.params === 'object' && state.params !== null && !Array.isArray(state.params);

@@ -8,6 +8,7 @@ import type { RateLimitOptions } from './rate-limit-options';
 import type { SanitizeOptions } from './sanitize-options';
 import type { ClientMetricsOptions } from '../metrics';
 import type { HealthProbeOptions } from './health-probe-options';
+import type { BatchOptions } from './batch-options';
 import type { RouteFunction } from '../routing/simple-task-router';
 import type { ClientOptions, SdkLogger } from '../sdk-types';
 import type { CircuitBreakerConfig } from '../breaker/circuit-breaker';
@@ -160,6 +161,12 @@ export interface ResilientClaudeOptions extends Omit<ClientOptions, 'logger'>, A
    * none, everything in this process.
    */
   redis?: Redis | string;
+  /**
+   * How `callOptions({ batch: true })` calls are gathered into Message Batches (half price) and watched:
+   * batch size, gathering delay, status-check backoff. See {@link BatchOptions} for the defaults. With
+   * `redis`, pending batches are recorded there and survive a restart (`client.batching.resume()`).
+   */
+  batch?: BatchOptions;
   /** Prefix of every Redis key the client writes. Default `'rc:'`. */
   redisPrefix?: string;
   /**
@@ -282,6 +289,14 @@ const metricsSchema = z.strictObject({
   labelLimits: check<object>((v) => typeof v === 'object' && v !== null, 'label limits').optional(),
 });
 
+const batchSchema = z.strictObject({
+  maxCalls: check<number>((v) => isNonNegativeInteger(v) && (v as number) >= 1 && (v as number) <= 100_000, 'an integer in [1, 100000]').optional(),
+  maxDelayMs: nonNegativeDuration.optional(),
+  pollIntervalMs: positiveDuration.optional(),
+  maxPollIntervalMs: positiveDuration.optional(),
+  claimMs: check<number>((v) => isPositiveDuration(v) && (v as number) >= 1000, 'a number of milliseconds ≥ 1000').optional(),
+});
+
 const probeSchema = z.strictObject({
   intervalMs: check<number>((v) => isPositiveDuration(v) && (v as number) >= 1000, 'a number of milliseconds ≥ 1000').optional(),
   model: check<string>((v) => typeof v === 'string' && v.length > 0, 'a model id').optional(),
@@ -391,6 +406,7 @@ const OWN_OPTIONS = [
   'route',
   'fallbackModels',
   'redis',
+  'batch',
   'redisPrefix',
   'onRedisError',
   'apiKeys',
@@ -488,6 +504,7 @@ export function validateOptions(options: ResilientClaudeOptions): void {
   if (options.rateLimit !== 'auto') validateSection('rateLimit', options.rateLimit, rateLimitSchema);
   validateSection('metrics', options.metrics, metricsSchema);
   validateSection('healthProbe', options.healthProbe, probeSchema);
+  validateSection('batch', options.batch, batchSchema, 'a batch options object');
   validateSection('keyStore', options.keyStore, keyStoreSchema);
   if (options.route !== undefined && typeof options.route !== 'function') {
     throw new ConfigError('route', 'a function (params) => params | undefined', `got ${describeValue(options.route)}`);

@@ -35,6 +35,7 @@ export function pipelineFor(options: ResilientClaudeOptions, runtime: ClientRunt
     hooks: [...(costs ? [costs.hook] : []), createSpanEnrichmentHook({ breakerState: (scope) => breakers?.snapshot()[scope]?.state })],
     onStart: () => runtime.onCallStart(),
     onRecord: (record) => runtime.onRecord(record),
+    batchQueue: () => runtime.batchQueue(),
     statusError: sdk.statusError,
   });
 }

@@ -10,6 +10,11 @@ import { ClientMetrics, type BudgetInput, type ClientMetricsOptions } from '../m
 import { resolveBreaker, type ResilientClaudeOptions, type ResolvedBreakerOptions } from '../options';
 import { RateLimiter, RedisBucketStore } from '../ratelimit';
 import { openOwnedConnection } from '../redis/owned-connection';
+import { BatchQueue, type BatchApi } from '../batch/batch-queue';
+import { RedisBatchStore } from '../batch/redis-batch-store';
+import { resolveBatchOptions } from '../options/batch-options';
+import { ConfigError } from '../errors/config-error';
+import { randomBytes } from 'node:crypto';
 
 /** What `health()` reports beside the layers' own state: calls in flight, the last error, the probe. */
 export interface HealthFacts {
@@ -38,6 +43,8 @@ export class ClientRuntime {
   readonly ownedRedis: Redis | undefined;
   readonly health: HealthFacts;
   readonly #metrics: { instance: ClientMetrics | undefined; readonly options: ClientMetricsOptions | false };
+  readonly #batch: BatchHolder;
+  readonly #hasRedis: boolean;
 
   constructor(
     readonly logging: ResolvedLogging,
@@ -54,6 +61,7 @@ export class ClientRuntime {
       );
     this.ownedRedis = own('redis') ? (typeof options.redis === 'string' ? openOwnedConnection(options.redis, sink) : undefined) : parent!.ownedRedis;
     const redis = this.ownedRedis ?? (typeof options.redis === 'string' ? undefined : options.redis);
+    this.#hasRedis = redis !== undefined;
 
     this.breakerConfig = resolveBreaker(options);
     this.breakers = own('circuitBreaker')
@@ -84,6 +92,24 @@ export class ClientRuntime {
         : undefined
       : parent!.keys;
     this.health = parent?.health ?? { lastError: undefined, inFlight: 0, probe: undefined, probeTimer: undefined };
+    // Clones share their parent's queue: one set of batches, and one place that collects them.
+    this.#batch = parent ? parent.#batch : {
+      queue: undefined,
+      api: undefined,
+      make: (api) => {
+        const resolved = resolveBatchOptions(options.batch);
+        const store = redis
+          ? new RedisBatchStore(redis, options.redisPrefix ?? 'rc:', `${process.pid}:${randomBytes(6).toString('hex')}`, resolved.claimMs)
+          : undefined;
+        const costs = this.costs;
+        return new BatchQueue(api, resolved, {
+          events: this.events,
+          log: sink,
+          store,
+          ...(costs ? { onRecovered: (call) => costs.recordRecovered(call) } : {}),
+        });
+      },
+    };
 
     if (own('metrics')) {
       this.#metrics = { instance: undefined, options: options.metrics === false ? false : (options.metrics ?? {}) };
@@ -115,6 +141,23 @@ export class ClientRuntime {
     return metrics;
   }
 
+  /** Hands the runtime the batch endpoints of its first client (clones reuse them). */
+  attachBatchApi(api: () => BatchApi): void {
+    this.#batch.api ??= api;
+  }
+
+  /** The batch queue, built when the first `batch: true` call (or `resume()`) needs it. */
+  batchQueue(): BatchQueue {
+    const holder = this.#batch;
+    holder.queue ??= holder.make(holder.api ?? missingBatchApi);
+    return holder.queue;
+  }
+
+  /** Whether pending batches are kept in Redis (a `redis` option). */
+  get batchesPersisted(): boolean {
+    return this.#hasRedis;
+  }
+
   /** Counts a call in flight (its record takes it out again). */
   onCallStart(): void {
     this.health.inFlight++;
@@ -134,6 +177,8 @@ export class ClientRuntime {
     if (this.health.probeTimer) clearInterval(this.health.probeTimer);
     this.health.probeTimer = undefined;
     this.breakers?.shutdown();
+    // Batches first: with Redis, calls not yet sent are sent and recorded before the connection goes.
+    await this.#batch.queue?.close();
     await Promise.all([this.costs?.close(), this.limiter?.close()]);
     this.#metrics.instance?.unregister();
     const redis = this.ownedRedis;
@@ -145,6 +190,17 @@ export class ClientRuntime {
     this.logging.sink.log(event.to === 'closed' ? 'info' : 'warn', { ...event }, message);
     this.events.emit('breakerStateChange', event);
   }
+}
+
+/** The client's batch queue, built on first use. */
+interface BatchHolder {
+  queue: BatchQueue | undefined;
+  api: (() => BatchApi) | undefined;
+  readonly make: (api: () => BatchApi) => BatchQueue;
+}
+
+function missingBatchApi(): BatchApi {
+  throw new ConfigError('batch', 'a client to send batches through (the queue was used before any client was built)');
 }
 
 let warnedHeadersMissing = false;

@@ -1,0 +1,43 @@
+import { batchSettings } from '../call-options';
+import { callState } from '../call-state';
+import type { BatchQueue } from '../batch/batch-queue';
+import { ConfigError } from '../errors/config-error';
+import type { Middleware } from '../sdk-types';
+import { statusForErrorType } from '../stream/error-types';
+import { jsonResponse } from './attempt';
+
+const MESSAGES_ONLY = /^\/v1\/messages$/;
+
+/**
+ * Batch layer: a `messages.create` call made with `callOptions({ batch: true })` goes to the client's
+ * {@link BatchQueue} instead of the wire, and its batch result comes back as the response the SDK would
+ * have received: the `Message` (200), or the request's API error with its status, so the SDK raises its
+ * own typed error. It sits after observe and budget (one record per call, reserved at the batch price)
+ * and before deadline, fallback and retry: a batched call is never retried as a direct one.
+ */
+export function createBatchLayer(queue: () => BatchQueue): Middleware {
+  return async function batch(request, next, ctx) {
+    const state = callState(ctx);
+    const settings = state ? batchSettings(state.call) : undefined;
+    if (!state || !settings) return next(request);
+    if (state.method !== 'POST' || !MESSAGES_ONLY.test(state.path) || state.stream) {
+      throw new ConfigError('resilient.batch', 'only on messages.create without streaming (not stream(), countTokens or beta.messages)');
+    }
+    const params = (typeof state.params === 'object' && state.params !== null ? state.params : {}) as Record<string, unknown>;
+    const { stream: _stream, ...sent } = params;
+    const result = await queue().enqueue({
+      params: sent,
+      signal: request.signal ?? undefined,
+      within: settings.within,
+      ref: settings.ref,
+      model: state.model,
+      user: state.call.user ?? state.user,
+      tags: state.call.tags,
+    });
+    state.notes.batchId = result.batchId;
+    if (result.type === 'succeeded') return jsonResponse(200, result.message);
+    const type = result.error.error?.type ?? 'api_error';
+    // The request's own error, final: a batched call is not retried as a direct one.
+    return jsonResponse(statusForErrorType(type), result.error, { 'x-should-retry': 'false' });
+  };
+}
