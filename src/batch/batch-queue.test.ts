@@ -98,6 +98,14 @@ describe('BatchQueue', () => {
     expect(text(await call)).toBe('answer 0');
   });
 
+  it('sends a batch before its requests would pass the size the API accepts', async () => {
+    const api = new ScriptedApi();
+    const q = queue(api);
+    const big = 100 * 1024 * 1024;
+    await Promise.all([q.enqueue({ params: {}, bytes: big }), q.enqueue({ params: {}, bytes: big }), q.enqueue({ params: {}, bytes: 10 })]);
+    expect(api.created.map((b) => b.customIds.length)).toEqual([1, 2]);
+  });
+
   it('rejects every call of a batch that could not be created with the API error', async () => {
     const api = new ScriptedApi();
     const failure = Object.assign(new Error('overloaded'), { status: 529 });

@@ -33,7 +33,15 @@ export interface BatchCallInput {
   readonly model?: string | undefined;
   readonly user?: string | undefined;
   readonly tags?: readonly string[] | undefined;
+  /** Size of the params as JSON, bytes: a batch is sent before it would pass the API's 256 MB. */
+  readonly bytes?: number | undefined;
 }
+
+/**
+ * Most request bytes in one batch. The API takes 256 MB per batch; the margin covers each request's
+ * `custom_id` wrapper and the multi-byte characters a string length undercounts.
+ */
+const MAX_BATCH_BYTES = 128 * 1024 * 1024;
 
 /** What a batch answered for one call: the message, or the API's error for that request. */
 export type BatchCallResult =
@@ -119,6 +127,7 @@ export class BatchQueue {
   readonly #idPrefix = `rc${randomBytes(5).toString('hex')}`;
   #seq = 0;
   #gathered: Waiter[] = [];
+  #gatheredBytes = 0;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #live = new Map<string, LiveBatch>();
   readonly #submitting = new Set<Promise<void>>();
@@ -176,18 +185,40 @@ export class BatchQueue {
   }
 
   #gather(waiter: Waiter): void {
+    const bytes = waiter.input.bytes ?? 0;
+    if (this.#gathered.length > 0 && this.#gatheredBytes + bytes > MAX_BATCH_BYTES) this.#flush();
     this.#gathered.push(waiter);
-    if (this.#gathered.length >= this.#options.maxCalls) this.#flush();
+    this.#gatheredBytes += bytes;
+    if (this.#gathered.length >= this.#options.maxCalls || this.#gatheredBytes >= MAX_BATCH_BYTES) this.#flush();
     else this.#flushTimer ??= setTimeout(() => this.#flush(), this.#options.maxDelayMs);
   }
 
   #flush(): void {
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    while (this.#gathered.length > 0) {
-      const group = this.#gathered.splice(0, this.#options.maxCalls).filter((w) => !w.done);
-      if (group.length > 0) this.#track(this.#submit(group));
+    const waiting = this.#gathered.filter((w) => !w.done);
+    this.#gathered = [];
+    this.#gatheredBytes = 0;
+    for (const group of this.#groups(waiting)) this.#track(this.#submit(group));
+  }
+
+  /** Splits calls into batches of at most `maxCalls` calls and {@link MAX_BATCH_BYTES} bytes. */
+  #groups(waiters: readonly Waiter[]): Waiter[][] {
+    const groups: Waiter[][] = [];
+    let group: Waiter[] = [];
+    let bytes = 0;
+    for (const waiter of waiters) {
+      const size = waiter.input.bytes ?? 0;
+      if (group.length > 0 && (group.length >= this.#options.maxCalls || bytes + size > MAX_BATCH_BYTES)) {
+        groups.push(group);
+        group = [];
+        bytes = 0;
+      }
+      group.push(waiter);
+      bytes += size;
     }
+    if (group.length > 0) groups.push(group);
+    return groups;
   }
 
   #track(work: Promise<void>): void {
@@ -354,7 +385,10 @@ export class BatchQueue {
     const live = waiter.batch;
     if (!live) {
       const index = this.#gathered.indexOf(waiter);
-      if (index >= 0) this.#gathered.splice(index, 1);
+      if (index >= 0) {
+        this.#gathered.splice(index, 1);
+        this.#gatheredBytes -= waiter.input.bytes ?? 0;
+      }
       if (this.#gathered.length === 0 && this.#flushTimer) {
         clearTimeout(this.#flushTimer);
         this.#flushTimer = undefined;
@@ -426,9 +460,11 @@ export class BatchQueue {
     this.#closed = true;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    const unsent = this.#gathered.splice(0).filter((w) => !w.done);
+    const unsent = this.#gathered.filter((w) => !w.done);
+    this.#gathered = [];
+    this.#gatheredBytes = 0;
     if (this.#deps.store && unsent.length > 0) {
-      for (let i = 0; i < unsent.length; i += this.#options.maxCalls) this.#track(this.#submit(unsent.slice(i, i + this.#options.maxCalls)));
+      for (const group of this.#groups(unsent)) this.#track(this.#submit(group));
     } else {
       for (const waiter of unsent) this.#settle(waiter, () => waiter.reject(new BatchCallError('closed', {})));
     }

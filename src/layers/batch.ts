@@ -33,6 +33,7 @@ export function createBatchLayer(queue: () => BatchQueue): Middleware {
       model: state.model,
       user: state.call.user ?? state.user,
       tags: state.call.tags,
+      bytes: typeof request.body === 'string' ? request.body.length : undefined,
     });
     state.notes.batchId = result.batchId;
     if (result.type === 'succeeded') return jsonResponse(200, result.message);
