@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: one compressed day of production traffic, lived twice, side by side — through the raw
  * SDK and through ResilientClaude — against two copies of the project's fake Anthropic server (same
- * faults, same workload, same seed). Offline; about a minute. `--live` (with ANTHROPIC_API_KEY) runs a
+ * faults, same workload, same seed). Then the same 200 calls direct vs through Message Batches
+ * (`demo/batches.ts`, a few seconds). Offline; about a minute. `--live` (with ANTHROPIC_API_KEY) runs a
  * tiny real workload instead.
  */
 import Anthropic from '@anthropic-ai/sdk';
@@ -10,6 +11,7 @@ import { ResilientClaude } from '../src/client';
 import { callCost, PriceTable } from '../src/cost';
 import { FakeAnthropicServer } from '../src/testing';
 import { DAY_RATE_LIMITS, DAY_SECONDS, inOutage, PHASES, scheduleDay } from './day';
+import { runBatchesSection } from './batches';
 import { runLive } from './live';
 import { printReport, type RunSummary } from './report';
 import { buildWorkload, runCall, type CallResult, type DemoCall } from './workload';
@@ -153,6 +155,8 @@ async function main(): Promise<void> {
   );
   await rc.close();
   await Promise.all([raw.server.close(), resilient.server.close()]);
+
+  await runBatchesSection();
 }
 
 main().catch((error: unknown) => {

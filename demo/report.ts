@@ -24,7 +24,8 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-function table(rows: readonly (readonly string[])[]): string {
+/** A text table: the first row is the header, the first column left-aligned, the others right-aligned. */
+export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
     .map((r, ri) => {
@@ -34,7 +35,7 @@ function table(rows: readonly (readonly string[])[]): string {
     .join('\n');
 }
 
-const usd = (n: number | undefined) => (n === undefined ? '—' : `$${n.toFixed(4)}`);
+export const usd = (n: number | undefined) => (n === undefined ? '—' : `$${n.toFixed(4)}`);
 
 /** Prints the side-by-side table. */
 export function printReport(runs: readonly RunSummary[], seconds: number): void {

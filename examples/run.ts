@@ -35,6 +35,7 @@ const EXAMPLES: readonly Example[] = [
   script('health-fastify', '/health, /health/live, /health/ready, /metrics mounted in fastify 5'),
   script('key-pool', 'apiKeys pool: a revoked key is quarantined, calls go on, no key is ever printed'),
   script('custom-prices', 'cost.prices: a model the price table lacks, an override of a known one, unknownModel'),
+  script('batches', 'callOptions({ batch: true }): 50 calls in one Message Batch at half price; a per-request error'),
   {
     name: 'testing-your-app',
     description: 'vitest tests of your own code against the fake server, with injected faults',

@@ -61,6 +61,7 @@ export class ResilientClaude extends Anthropic {
   readonly #callLayers: readonly Middleware[];
   readonly #requestLayers: readonly Middleware[];
   readonly #apiKeyIsFunction: boolean;
+  #batching: Batching | undefined;
 
   constructor(options: ResilientClaudeOptions = {}) {
     const inheritance = (options as Record<symbol, unknown>)[INHERIT] as Inheritance | undefined;
@@ -119,7 +120,8 @@ export class ResilientClaude extends Anthropic {
    * batches an earlier process sent and never collected (with `redis`), `pending` counts what waits.
    */
   get batching(): Batching {
-    return batchingOf(this.#runtime);
+    this.#batching ??= batchingOf(this.#runtime);
+    return this.#batching;
   }
 
   /** The prom-client registry holding the client's metrics. Undefined with `metrics: false`. */
@@ -156,6 +158,7 @@ export class ResilientClaude extends Anthropic {
     const probe = runtime.health.probe;
     if (probe && !probe.ok) reasons.push(`the health probe failed (${probe.errorClass ?? 'error'})`);
     const lastError = runtime.health.lastError;
+    const batches = runtime.batchesPending();
     return {
       ready: reasons.length === 0,
       reasons,
@@ -164,6 +167,7 @@ export class ResilientClaude extends Anthropic {
       rateLimit: runtime.limiter?.snapshot() ?? {},
       ...(budget ? { budget } : {}),
       ...(runtime.keys ? { keys: runtime.keys.snapshot() } : {}),
+      ...(batches ? { batches } : {}),
       ...(probe ? { probe } : {}),
       ...(lastError ? { lastError: { ...lastError } } : {}),
     };

@@ -58,8 +58,10 @@ export interface CallRecord {
   readonly tags?: readonly string[];
   readonly stream: boolean;
   readonly requestId?: string;
-  /** HTTP attempts sent. */
+  /** HTTP attempts sent (a batched call counts one: its request in the batch). */
   readonly attempts: number;
+  /** The call went through a Message Batch (`callOptions({ batch: true })`); `notes.batchId` names it. */
+  readonly batched?: boolean;
   /** Final HTTP status, if a response arrived. */
   readonly status?: number;
   readonly ok: boolean;

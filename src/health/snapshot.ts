@@ -19,8 +19,13 @@ export interface HealthSnapshot {
   /** False when the client cannot serve calls now; `reasons` says why. */
   readonly ready: boolean;
   readonly reasons: readonly string[];
-  /** Logical calls in flight. */
+  /** Logical calls in flight (batched calls waiting for their batch are under `batches`). */
   readonly inFlight: number;
+  /**
+   * `batch: true` calls: gathered and not yet sent, batches being watched, and the calls waiting in them
+   * (this process). Present once a batched call was made.
+   */
+  readonly batches?: { readonly gathered: number; readonly batches: number; readonly calls: number };
   /** Circuit breakers by scope. */
   readonly breakers: Readonly<Record<string, BreakerSnapshot>>;
   /** Rate-limit scopes: remaining capacity per dimension, queue depth, in flight. */

@@ -36,9 +36,18 @@ export function createBatchLayer(queue: () => BatchQueue): Middleware {
       bytes: typeof request.body === 'string' ? request.body.length : undefined,
     });
     state.notes.batchId = result.batchId;
+    // Its one request, sent inside the batch.
+    state.tries.sent++;
     if (result.type === 'succeeded') return jsonResponse(200, result.message);
     const type = result.error.error?.type ?? 'api_error';
-    // The request's own error, final: a batched call is not retried as a direct one.
-    return jsonResponse(statusForErrorType(type), result.error, { 'x-should-retry': 'false' });
+    // The request's own error, final: a batched call is not retried as a direct one. Its request id (the
+    // item's, when the API gave one) and its batch travel as headers, so the SDK's error carries them.
+    const requestId = result.error.request_id;
+    return jsonResponse(statusForErrorType(type), result.error, {
+      'x-should-retry': 'false',
+      'x-batch-id': result.batchId,
+      'x-batch-custom-id': result.customId,
+      ...(typeof requestId === 'string' && requestId ? { 'request-id': requestId } : {}),
+    });
   };
 }

@@ -7,6 +7,7 @@ import { bufferedBodies } from './attempt';
 import type { CallOutcome, CompletionHook, MutableRecord } from '../call-outcome';
 import { isJson, isMessagesCreate } from '../util/http';
 import { usageTotals } from '../cost/usage';
+import { batchSettings } from '../call-options';
 
 
 /** Dependencies of the observe layer. */
@@ -61,6 +62,7 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
     const user = state.call.user ?? state.user;
     if (user) record.user = user;
     if (state.call.tags?.length) record.tags = state.call.tags;
+    if (batchSettings(state.call)) record.batched = true;
     if (state.tries.requestId) record.requestId = state.tries.requestId;
     if (outcome.status !== undefined) record.status = outcome.status;
     if (outcome.errorClass) record.errorClass = outcome.errorClass;

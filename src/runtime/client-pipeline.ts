@@ -2,6 +2,7 @@ import { resolveRetry, DEFAULTS, type ResilientClaudeOptions } from '../options'
 import { buildPipeline, type Pipeline } from '../pipeline';
 import { createSpanEnrichmentHook } from '../telemetry';
 import type { ClientRuntime } from './client-runtime';
+import { batchSettings } from '../call-options';
 import type { SdkErrorOptions } from '../sdk/error-options';
 
 /** What the pipeline needs from the SDK client itself. */
@@ -33,7 +34,11 @@ export function pipelineFor(options: ResilientClaudeOptions, runtime: ClientRunt
     rateLimit: rateLimit === 'auto' || rateLimit === false ? {} : rateLimit,
     // The span hook reads what the cost hook wrote: it comes after it.
     hooks: [...(costs ? [costs.hook] : []), createSpanEnrichmentHook({ breakerState: (scope) => breakers?.snapshot()[scope]?.state })],
-    onStart: () => runtime.onCallStart(),
+    // A batched call waits minutes to hours on a batch, not on a connection: health and the
+    // active-requests gauge count it under batches, not in flight.
+    onStart: (state) => {
+      if (!batchSettings(state.call)) runtime.onCallStart();
+    },
     onRecord: (record) => runtime.onRecord(record),
     batchQueue: () => runtime.batchQueue(),
     statusError: sdk.statusError,

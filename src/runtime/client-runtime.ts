@@ -153,6 +153,11 @@ export class ClientRuntime {
     return holder.queue;
   }
 
+  /** The batch queue's counts, if it was ever used (for `health()`). */
+  batchesPending(): { readonly gathered: number; readonly batches: number; readonly calls: number } | undefined {
+    return this.#batch.queue?.pending;
+  }
+
   /** Whether pending batches are kept in Redis (a `redis` option). */
   get batchesPersisted(): boolean {
     return this.#hasRedis;
@@ -166,7 +171,7 @@ export class ClientRuntime {
   /** Every completed call record: in-flight count and the last error, for `health()`. */
   onRecord(record: CallRecord): void {
     const health = this.health;
-    health.inFlight = Math.max(0, health.inFlight - 1);
+    if (!record.batched) health.inFlight = Math.max(0, health.inFlight - 1);
     if (!record.ok && record.errorClass) {
       health.lastError = { errorClass: record.errorClass, at: Date.now(), ...(record.status !== undefined ? { status: record.status } : {}) };
     }

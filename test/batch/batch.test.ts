@@ -82,6 +82,7 @@ describe('batch: true', () => {
     // One record per call, naming its batch; the queue's own requests are not calls.
     expect(records).toHaveLength(20);
     expect(records.every((r) => r.ok && r.path === '/v1/messages' && r.notes?.['batchId'] === submitted[0]!.batchId)).toBe(true);
+    expect(records.every((r) => r.batched === true && r.attempts === 1)).toBe(true);
     expect(records.every((r) => (r.costUsd ?? 0) > 0)).toBe(true);
   });
 
@@ -102,6 +103,8 @@ describe('batch: true', () => {
     expect(bad).toBeInstanceOf(BadRequestError);
     expect(bad.status).toBe(400);
     expect(bad.message).toContain('messages.0: bad');
+    expect(bad.headers?.get('x-batch-id')).toBe(server.batchesCreated()[0]!.id);
+    expect(bad.headers?.get('x-batch-custom-id')).toBe(server.batchesCreated()[0]!.customIds[1]);
     expect((settled[2] as PromiseRejectedResult).reason).toBeInstanceOf(InternalServerError);
     // Never retried as a direct call, nor sent again in a batch.
     expect(directPosts(server)).toBe(0);
@@ -178,6 +181,8 @@ describe('batch: true', () => {
     const { server, client, clock } = await setup({ batches: { processingMs: 3_600_000 } });
     const call = client.messages.create(params(1), callOptions({ batch: true }));
     await until(() => server.ledger.filter((r) => r.method === 'GET').length >= 3);
+    // Waiting on a batch is not a request in flight: health says where the call is.
+    expect(client.health()).toMatchObject({ inFlight: 0, batches: { gathered: 0, batches: 1, calls: 1 } });
     clock.offset = 3_600_000;
     const message = await call;
     expect(message.content[0]?.type).toBe('text');

@@ -121,6 +121,7 @@ describe('batching against an independent batch server', () => {
     const error = (settled[4] as PromiseRejectedResult).reason as BadRequestError;
     expect(error).toBeInstanceOf(BadRequestError);
     expect(error.message).toContain('max_tokens: too large');
+    expect(error.requestID).toBe('req_item_9');
 
     expect(server.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(0);
     expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(2); // the 429, then the batch
