@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 quiet=(--no-audit --no-fund --loglevel=error --prefer-offline)
-suites=(test/sdk-fidelity test/retry.test.ts test/streams.test.ts test/sdk-paths.test.ts test/breaker.test.ts)
+suites=(test/sdk-fidelity test/retry.test.ts test/streams.test.ts test/sdk-paths.test.ts test/breaker.test.ts test/batch)
 installed() { node -p "require('./node_modules/@anthropic-ai/sdk/package.json').version" 2>/dev/null || echo none; }
 lockfile_sum() { cksum package.json package-lock.json; }
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
