@@ -73,7 +73,10 @@ export interface BatchQueueDeps {
   readonly log: LogSink;
   /** Pending batches in Redis, with `redis`. */
   readonly store?: RedisBatchStore | undefined;
-  /** Prices a recovered call's result (the ledger), since no call record exists for it in this process. */
+  /**
+   * Prices a result that no call record of this process carries (the ledger): a call collected by
+   * `resume()`, or one that gave up after its batch was sent and was processed anyway.
+   */
   readonly onRecovered?: (call: RecoveredBatchCall) => void;
 }
 
@@ -333,7 +336,11 @@ export class BatchQueue {
     this.#deps.events.emit('batchEnded', { batchId: live.id, counts, durationMs: Math.round(performance.now() - live.startedAt), outcome: 'results' });
     for (const line of lines) {
       const waiter = live.calls.get(line.custom_id);
-      if (waiter && !waiter.done && waiter.batch === live) this.#answer(waiter, live, line.result);
+      if (!waiter || waiter.batch !== live) continue;
+      if (!waiter.done) this.#answer(waiter, live, line.result);
+      // A call that gave up after its batch was sent was still processed, and billed: the ledger learns
+      // of it, since its own record (a failure) carried no usage.
+      else if (line.result.type === 'succeeded') this.#deps.onRecovered?.({ ...persistedCall(waiter), batchId: live.id, result: line.result });
     }
     for (const waiter of live.calls.values()) {
       if (!waiter.done && waiter.batch === live) {
@@ -438,7 +445,8 @@ export class BatchQueue {
     this.#live.delete(live.id);
     for (const waiter of live.calls.values()) {
       if (!waiter.done && waiter.batch === live) {
-        this.#settle(waiter, () => waiter.reject(new BatchCallError('closed', { batchId: live.id, customId: waiter.customId })));
+        const detail = { batchId: live.id, customId: waiter.customId, cancelled: !live.persisted };
+        this.#settle(waiter, () => waiter.reject(new BatchCallError('closed', detail)));
       }
     }
     if (live.persisted) {
@@ -494,8 +502,8 @@ export class BatchQueue {
   }
 
   async #recover(persisted: PersistedBatch, options: ResumeOptions): Promise<RecoveredBatchCall[]> {
+    if (!(await this.#claimOrWait(persisted.batchId, options))) return [];
     const store = this.#deps.store!;
-    if (!(await store.claim(persisted.batchId))) return [];
     const startedAt = performance.now();
     let delay = this.#options.pollIntervalMs;
     try {
@@ -539,6 +547,29 @@ export class BatchQueue {
       outcome: 'results',
     });
     return out;
+  }
+
+  /**
+   * Claims a pending batch. One held by another process is waited for (unless `wait: false`): its claim
+   * lapses if that process died, or the batch leaves the store once that process has collected it.
+   */
+  async #claimOrWait(batchId: string, options: ResumeOptions): Promise<boolean> {
+    const store = this.#deps.store!;
+    for (;;) {
+      if (await store.claim(batchId)) return true;
+      const held = await store.claimState(batchId);
+      if (!held.pending) return false;
+      if (options.wait === false) {
+        this.#deps.log.log(
+          'info',
+          { batchId, claimLapsesInMs: held.lapsesInMs },
+          'a pending message batch is claimed by another process: left to it, or to a later resume() once the claim lapses',
+        );
+        return false;
+      }
+      // Checked again when the claim would lapse, or sooner: the holder may collect the batch meanwhile.
+      await abortableSleep(Math.max(50, Math.min(held.lapsesInMs + 10, this.#options.maxPollIntervalMs)), options.signal);
+    }
   }
 
   #redisError(operation: string, error: unknown): void {

@@ -89,6 +89,13 @@ export class RedisBatchStore {
     return result === 'OK';
   }
 
+  /** Whether a batch is still pending, and in how many ms its current claim lapses unless renewed. */
+  async claimState(batchId: string): Promise<{ pending: boolean; lapsesInMs: number }> {
+    const results = await withDeadline(this.#redis.multi().hexists(this.#pendingKey, batchId).pttl(this.#claimPrefix + batchId).exec(), COMMAND_MS);
+    const [pending, ttl] = (results ?? []).map(([, value]) => value);
+    return { pending: pending === 1, lapsesInMs: typeof ttl === 'number' && ttl > 0 ? ttl : 0 };
+  }
+
   /** Lets another process collect the batch at once (at `close()`). */
   async release(batchId: string): Promise<void> {
     await withDeadline(runScript(this.#redis, RELEASE, [this.#claimPrefix + batchId], [this.owner]), COMMAND_MS);

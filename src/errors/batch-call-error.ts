@@ -12,6 +12,8 @@ import { ResilientClaudeError } from './resilient-claude-error';
  */
 export type BatchCallFailure = 'expired' | 'canceled' | 'within' | 'closed' | 'missing';
 
+type Describe = BatchCallFailure | 'cancelled at close';
+
 /**
  * A call made with `callOptions({ batch: true })` ended without a result from its batch. Expired and
  * cancelled requests have already been sent again once when the call's bound allowed it. Per-request
@@ -27,15 +29,18 @@ export class BatchCallError extends ResilientClaudeError {
   /** Whether the call's request is in a batch (so its result may still be collected with `resume()`). */
   readonly submitted: boolean;
 
-  constructor(reason: BatchCallFailure, detail: { batchId?: string | undefined; customId?: string | undefined; message?: string }) {
-    super('BATCH_CALL_FAILED', detail.message ?? BatchCallError.describe(reason, detail.batchId));
+  constructor(
+    reason: BatchCallFailure,
+    detail: { batchId?: string | undefined; customId?: string | undefined; cancelled?: boolean },
+  ) {
+    super('BATCH_CALL_FAILED', BatchCallError.describe(detail.cancelled ? 'cancelled at close' : reason, detail.batchId));
     this.reason = reason;
     this.batchId = detail.batchId;
     this.customId = detail.customId;
     this.submitted = detail.batchId !== undefined;
   }
 
-  private static describe(reason: BatchCallFailure, batchId: string | undefined): string {
+  private static describe(reason: Describe, batchId: string | undefined): string {
     const where = batchId ? ` in batch ${batchId}` : '';
     switch (reason) {
       case 'expired':
@@ -48,6 +53,8 @@ export class BatchCallError extends ResilientClaudeError {
         return batchId
           ? `The client was closed while the call waited${where}; with redis, collect it with client.batching.resume().`
           : 'The client was closed before the batched call was sent; nothing was sent or billed.';
+      case 'cancelled at close':
+        return `The client was closed while the call waited${where}; without redis nobody could collect it, so the batch was cancelled.`;
       case 'missing':
         return `The results of batch ${batchId ?? '?'} did not include the call.`;
     }

@@ -9,6 +9,15 @@ import { jsonResponse } from './attempt';
 const MESSAGES_ONLY = /^\/v1\/messages$/;
 
 /**
+ * `beta.messages.create` shares the path and tells itself apart by a query qualifier: its params (and
+ * `betas` headers) belong to `beta.messages.batches`, which this layer does not use.
+ */
+function isBeta(options: unknown, url: string): boolean {
+  const qualifiers = (options as { __qualifiers?: Record<string, string> }).__qualifiers;
+  return qualifiers?.['beta'] !== undefined || /[?&]beta=true(?:&|$)/.test(url);
+}
+
+/**
  * Batch layer: a `messages.create` call made with `callOptions({ batch: true })` goes to the client's
  * {@link BatchQueue} instead of the wire, and its batch result comes back as the response the SDK would
  * have received: the `Message` (200), or the request's API error with its status, so the SDK raises its
@@ -20,7 +29,7 @@ export function createBatchLayer(queue: () => BatchQueue): Middleware {
     const state = callState(ctx);
     const settings = state ? batchSettings(state.call) : undefined;
     if (!state || !settings) return next(request);
-    if (state.method !== 'POST' || !MESSAGES_ONLY.test(state.path) || state.stream) {
+    if (state.method !== 'POST' || !MESSAGES_ONLY.test(state.path) || state.stream || isBeta(state.options, request.url)) {
       throw new ConfigError('resilient.batch', 'only on messages.create without streaming (not stream(), countTokens or beta.messages)');
     }
     const params = (typeof state.params === 'object' && state.params !== null ? state.params : {}) as Record<string, unknown>;

@@ -464,7 +464,12 @@ function nearlyEqual(a: string, b: string): boolean {
 export function meantOption(key: string, names: readonly string[] = OWN_OPTIONS): string | undefined {
   if (names.includes(key) || SDK_OPTIONS.has(key)) return undefined;
   const lower = key.toLowerCase();
-  return names.find((name) => name.toLowerCase() === lower) ?? names.find((name) => nearlyEqual(lower, name.toLowerCase()));
+  return (
+    names.find((name) => name.toLowerCase() === lower) ??
+    // A plural of ours (`batches` for `batch`) is two edits away, and a common slip.
+    names.find((name) => lower === `${name.toLowerCase()}s` || lower === `${name.toLowerCase()}es`) ??
+    names.find((name) => nearlyEqual(lower, name.toLowerCase()))
+  );
 }
 
 const PINO_LEVEL_NAMES = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);

@@ -169,6 +169,21 @@ describe('batch: true', () => {
     expect(ended[0]).toMatchObject({ outcome: 'cancelled' });
   });
 
+  it('a call that gave up after its batch was sent is still billed in the ledger when the batch processes it', async () => {
+    const { client, clock, records } = await setup({ batches: { processingMs: 3_600_000 } });
+    const controller = new AbortController();
+    const kept = client.messages.create(params(1), callOptions({ batch: true }));
+    const abandoned = client.messages.create(params(2), { ...callOptions({ batch: true }), signal: controller.signal }).catch((e: unknown) => e);
+    await until(() => client.batching.pending.calls === 2);
+    controller.abort();
+    expect(await abandoned).toBeInstanceOf(APIUserAbortError);
+    clock.offset = 3_600_000;
+    await kept;
+    // Both requests were processed and are billed; only one call record carries a cost.
+    expect(client.costs.summary().requests).toBe(2);
+    expect(records.filter((r) => r.costUsd !== undefined)).toHaveLength(1);
+  });
+
   it('rejects with reason within when the bound passes first, and cancels the abandoned batch', async () => {
     const { server, client } = await setup({ batches: { processingMs: 3_600_000 } });
     const error = await client.messages.create(params(1), callOptions({ batch: { within: 150 } })).catch((e: unknown) => e);
@@ -211,6 +226,9 @@ describe('batch: true', () => {
     const { server, client } = await setup();
     await expect(client.messages.create({ ...params(1), stream: true }, callOptions({ batch: true }))).rejects.toThrow(/resilient\.batch/);
     await expect(client.messages.countTokens({ model: 'claude-sonnet-4-6', messages: params(1).messages }, callOptions({ batch: true }))).rejects.toBeInstanceOf(ConfigError);
+    await expect(client.beta.messages.create({ ...params(1), betas: ['context-1m-2025-08-07'] }, callOptions({ batch: true }))).rejects.toThrow(/beta\.messages/);
+    expect(() => new ResilientClaude({ apiKey: 'k', batches: { maxCalls: 5 } } as never)).toThrow(/did you mean `batch`/);
+    expect(() => callOptions({ batches: true } as never)).toThrow(/did you mean `resilient\.batch`/);
     expect(() => callOptions({ batch: { within: -1 } })).toThrow(/resilient\.batch\.within/);
     expect(() => callOptions({ batch: { witin: 5 } as never })).toThrow(/resilient\.batch\.within/);
     expect(() => new ResilientClaude({ apiKey: 'k', batch: { maxCalls: 0 } })).toThrow(/batch\.maxCalls/);
@@ -225,6 +243,7 @@ describe('batch: true', () => {
     const error = await sent;
     expect(error).toBeInstanceOf(BatchCallError);
     expect(error).toMatchObject({ reason: 'closed', submitted: true });
+    expect((error as Error).message).toMatch(/cancelled/);
     expect(server.batchesCreated()[0]!.canceled).toBe(true);
     await expect(client.messages.create(params(2), callOptions({ batch: true }))).rejects.toMatchObject({ reason: 'closed', submitted: false });
   });

@@ -95,6 +95,17 @@ describe('batches across a restart (real Redis)', () => {
     expect(await admin.hlen(`${prefix}batch:pending`)).toBe(0);
   });
 
+  it('resume() waits for a killed sender\'s claim to lapse, then collects its batch', async () => {
+    const { server, clock, prefix, make } = await setup();
+    await runCrashingWorker({ BASE_URL: server.url, REDIS_URL, PREFIX: prefix });
+    clock.offset = HOUR;
+    const started = Date.now();
+    const recovered = await make().batching.resume();
+    expect(recovered).toHaveLength(5);
+    // It had to wait for the 3-second claim, and not much longer.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('close() sends what was gathered, releases its batches at once, and another process collects them', async () => {
     const { server, clock, make } = await setup();
     const first = make();
