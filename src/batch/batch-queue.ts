@@ -59,8 +59,9 @@ export interface RecoveredBatchCall extends PersistedCall {
 /** Options of `resume()`. */
 export interface ResumeOptions {
   /**
-   * Wait for batches still in progress (checking with the client's poll backoff). Default true; with
-   * `false`, only batches that have already ended are collected and the others are left for later.
+   * Wait for batches still in progress (checking with the client's poll backoff) and for claims held by
+   * another process to lapse or be released. Default true; with `false`, only unclaimed batches that have
+   * already ended are collected and the others are left for later.
    */
   readonly wait?: boolean;
   /** Stops waiting; batches not yet collected stay pending for a later `resume()`. */

@@ -14,9 +14,10 @@ export interface Batching {
   readonly pending: { readonly gathered: number; readonly batches: number; readonly calls: number };
   /**
    * Collects the batches an earlier process sent and never collected — it crashed, or was closed
-   * while they ran. Needs `redis`, where pending batches are recorded (else `ConfigError`). Batches still
-   * claimed by a live process (which renews its claim at every status check) are left to it; a crashed
-   * process's claims lapse after `batch.claimMs`. Each call's result comes back with the `ref`, `tags`,
+   * while they ran. Needs `redis`, where pending batches are recorded (else `ConfigError`). A batch
+   * claimed by another process is waited for: a crashed process's claim lapses within `batch.claimMs`,
+   * and a live one (which renews its claim at every status check) collects the batch itself, which then
+   * leaves the store. With `{ wait: false }`, only batches unclaimed and already ended are collected. Each call's result comes back with the `ref`, `tags`,
    * `user` and `model` it was sent with, and is priced in the ledger. Expired or cancelled requests are
    * returned as such, not sent again: their prompts were never stored.
    */
