@@ -6,52 +6,10 @@ import type { Middleware } from '../sdk-types';
 import { readBody } from '../stream/read-body';
 import { tapSseResponse, type TappedStream } from '../stream/stream-tap';
 import { followSignals } from '../util/abort';
-import { withBody } from '../util/http';
+import { BufferedJson, BufferedResponse } from '../util/buffered-response';
 
 /** Each tapped streaming attempt, by the `Response` the attempt layer returned (for the layers around it). */
 export const attemptStreams = new WeakMap<Response, TappedStream>();
-
-/** A JSON body the attempt layer read whole: parsed at most once, for the layers and the SDK alike. */
-export class BufferedJson {
-  #parsed: { value: unknown } | { error: unknown } | undefined;
-
-  constructor(readonly bytes: Uint8Array) {}
-
-  /** The parsed body; throws the `SyntaxError` `Response.json()` would for invalid JSON. */
-  parse(): unknown {
-    this.#parsed ??= parseOnce(this.bytes);
-    if ('error' in this.#parsed) throw this.#parsed.error;
-    return this.#parsed.value;
-  }
-}
-
-const decoder = new TextDecoder();
-
-function parseOnce(bytes: Uint8Array): { value: unknown } | { error: unknown } {
-  try {
-    return { value: JSON.parse(decoder.decode(bytes)) };
-  } catch (error) {
-    return { error };
-  }
-}
-
-/** Each JSON body the attempt layer read, by the `Response` it returned. */
-export const bufferedBodies = new WeakMap<Response, BufferedJson>();
-
-/**
- * The `Response` handed on for a body read whole: headers shared with the original (see `withBody`),
- * and a `json()` that uses the body up as the native one does — a middleware that consumed it still
- * gets the SDK's own error — but shares the one parse with the layers.
- */
-function bufferedResponse(original: Response, body: BufferedJson): Response {
-  return shareParse(withBody(original, body.bytes as Uint8Array<ArrayBuffer>), body);
-}
-
-function shareParse(whole: Response, body: BufferedJson): Response {
-  Object.defineProperty(whole, 'json', { value: () => Response.prototype.arrayBuffer.call(whole).then(() => body.parse()) });
-  bufferedBodies.set(whole, body);
-  return whole;
-}
 
 const encoder = new TextEncoder();
 
@@ -60,9 +18,13 @@ const encoder = new TextEncoder();
  * SDK exactly like a buffered one.
  */
 export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): Response {
-  const body = new BufferedJson(encoder.encode(JSON.stringify(value)));
-  const response = new Response(body.bytes as Uint8Array<ArrayBuffer>, { status, headers: { 'content-type': 'application/json', ...headers } });
-  return shareParse(response, body);
+  const head = { status, statusText: '', headers: new Headers({ 'content-type': 'application/json', ...headers }), url: '', redirected: false };
+  return new BufferedResponse(head, new BufferedJson(encoder.encode(JSON.stringify(value))));
+}
+
+/** The body the attempt layer read whole, if `response` is one it returned (parsed at most once). */
+export function bufferedBody(response: Response): BufferedJson | undefined {
+  return response instanceof BufferedResponse ? response.buffered : undefined;
 }
 
 function contentType(response: Response): string {
@@ -128,7 +90,7 @@ export function createAttemptLayer(options: AttemptLayerOptions): Middleware {
       if (request.signal?.aborted) throw request.signal.reason ?? error;
       throw new APIConnectionError({ message: 'The response body was cut off before its end.', cause: error as Error });
     }
-    return bufferedResponse(response, new BufferedJson(bytes));
+    return new BufferedResponse(response, new BufferedJson(bytes));
   };
 }
 

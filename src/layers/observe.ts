@@ -3,7 +3,7 @@ import { callState, type CallState, type UsageTotals } from '../call-state';
 import type { CallRecord, EventHub } from '../events';
 import type { LogSink } from '../logging';
 import type { Middleware, MiddlewareContext } from '../sdk-types';
-import { bufferedBodies } from './attempt';
+import { bufferedBody } from './attempt';
 import type { CallOutcome, CompletionHook, MutableRecord } from '../call-outcome';
 import { isJson, isMessagesCreate } from '../util/http';
 import { usageTotals } from '../cost/usage';
@@ -149,7 +149,7 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
       let body: { usage?: unknown; model?: unknown } | undefined;
       try {
         // Parsed once, here, and shared with the SDK (the attempt layer's buffered response).
-        body = bufferedBodies.get(response)?.parse() as typeof body;
+        body = bufferedBody(response)?.parse() as typeof body;
       } catch {
         // Not JSON after all: no usage to record; the SDK raises its own error for the body.
       }

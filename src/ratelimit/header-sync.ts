@@ -50,16 +50,29 @@ function parseBucket(headers: Headers, name: string, nowMs: number, skewMs: numb
   let resetMs: number | undefined;
   let resetUncertaintyMs = 0;
   if (resetRaw !== null) {
-    const serverReset = Date.parse(resetRaw.trim());
-    if (Number.isFinite(serverReset)) {
+    const reset = parseReset(resetRaw);
+    if (reset) {
       // Server clock → local clock.
-      resetMs = serverReset - skewMs;
+      resetMs = reset.ms - skewMs;
       // RFC 3339 without a fraction has 1 s precision; the clock offset adds its own uncertainty.
-      const subSecond = /T\d{2}:\d{2}:\d{2}\.\d/.test(resetRaw);
-      resetUncertaintyMs = (subSecond ? 0 : 1000) + skewUncertaintyMs;
+      resetUncertaintyMs = (reset.subSecond ? 0 : 1000) + skewUncertaintyMs;
     }
   }
   return { limit, remaining, resetMs, resetUncertaintyMs };
+}
+
+/** Recent reset timestamps, parsed: consecutive responses repeat them (1 s precision), four per response. */
+const resets = new Map<string, { ms: number; subSecond: boolean } | null>();
+
+function parseReset(raw: string): { ms: number; subSecond: boolean } | undefined {
+  let parsed = resets.get(raw);
+  if (parsed === undefined) {
+    const ms = Date.parse(raw.trim());
+    parsed = Number.isFinite(ms) ? { ms, subSecond: /T\d{2}:\d{2}:\d{2}\.\d/.test(raw) } : null;
+    if (resets.size >= 64) resets.clear();
+    resets.set(raw, parsed);
+  }
+  return parsed ?? undefined;
 }
 
 /**
