@@ -36,6 +36,8 @@ class ScriptedApi implements BatchApi {
   resultsFailures = 0;
   drop = new Set<number>();
   cancelled: string[] = [];
+  /** When set, results() waits for it before answering. */
+  gate: Promise<void> | undefined;
 
   async create(requests: ReadonlyArray<{ custom_id: string; params: object }>): Promise<MessageBatch> {
     if (this.createError) throw this.createError;
@@ -47,6 +49,7 @@ class ScriptedApi implements BatchApi {
     return view(id, 'ended');
   }
   async results(id: string): Promise<AsyncIterable<MessageBatchIndividualResponse>> {
+    await this.gate;
     const batch = this.created.find((b) => b.id === id)!;
     const fail = this.resultsFailures > 0;
     if (fail) this.resultsFailures--;
@@ -148,5 +151,21 @@ describe('BatchQueue', () => {
     await vi.advanceTimersByTimeAsync(50);
     await long;
     expect(api.created.map((b) => b.customIds.length)).toEqual([1]);
+  });
+
+  it('close() while results are being read leaves them unread here: nothing is settled or billed twice', async () => {
+    const api = new ScriptedApi();
+    let open!: () => void;
+    api.gate = new Promise((resolve) => (open = resolve));
+    const billed: string[] = [];
+    const q = new BatchQueue(() => api, options, { events: new EventHub(() => undefined), log: silent, onRecovered: (c) => billed.push(c.customId) });
+    const call = q.enqueue({ params: {} }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(api.created).toHaveLength(1));
+    await q.close();
+    open();
+    expect(await call).toMatchObject({ reason: 'closed', submitted: true });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(billed).toEqual([]);
+    expect(api.cancelled).toEqual(['b1']);
   });
 });

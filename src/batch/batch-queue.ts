@@ -269,8 +269,9 @@ export class BatchQueue {
     this.#deps.log.log('info', { batchId: live.id, calls: group.length, persisted: live.persisted }, 'message batch submitted');
     if (this.#closed) return this.#leaveAtClose(live);
     if (live.open === 0) return this.#cancelAbandoned(live);
-    if (batch.processing_status === 'ended') return this.#collect(live, this.#options.pollIntervalMs);
-    this.#schedulePoll(live, this.#options.pollIntervalMs);
+    // Not awaited: close() waits for submissions, never for a results download.
+    if (batch.processing_status === 'ended') void this.#collect(live, this.#options.pollIntervalMs);
+    else this.#schedulePoll(live, this.#options.pollIntervalMs);
   }
 
   async #persist(live: LiveBatch, group: readonly Waiter[]): Promise<boolean> {
@@ -332,6 +333,8 @@ export class BatchQueue {
       if (live.open === 0) return this.#cancelAbandoned(live);
       return this.#schedulePoll(live, this.#nextDelay(delay));
     }
+    // Closed while the results were read: the batch was left for resume(), which will read them again.
+    if (live.finished) return;
     const counts = { ...ZERO_COUNTS };
     for (const line of lines) counts[line.result.type]++;
     this.#deps.events.emit('batchEnded', { batchId: live.id, counts, durationMs: Math.round(performance.now() - live.startedAt), outcome: 'results' });
