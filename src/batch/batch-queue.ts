@@ -268,6 +268,8 @@ export class BatchQueue {
     });
     this.#deps.log.log('info', { batchId: live.id, calls: group.length, persisted: live.persisted }, 'message batch submitted');
     if (this.#closed) return this.#leaveAtClose(live);
+    // Every call gave up while the batch was being recorded: it was cancelled then.
+    if (live.finished) return;
     if (live.open === 0) return this.#cancelAbandoned(live);
     // Not awaited: close() waits for submissions, never for a results download.
     if (batch.processing_status === 'ended') void this.#collect(live, this.#options.pollIntervalMs);
@@ -533,9 +535,17 @@ export class BatchQueue {
       throw error;
     }
     const calls = new Map(persisted.calls.map((call) => [call.customId, call]));
+    const lines: MessageBatchIndividualResponse[] = [];
+    try {
+      for await (const line of await this.#api().results(persisted.batchId)) lines.push(line);
+    } catch (error) {
+      // Read whole or not at all: the batch stays pending for the next resume().
+      await store.release(persisted.batchId).catch(() => undefined);
+      throw error;
+    }
     const out: RecoveredBatchCall[] = [];
     const counts = { ...ZERO_COUNTS };
-    for await (const line of await this.#api().results(persisted.batchId)) {
+    for (const line of lines) {
       counts[line.result.type]++;
       const call = calls.get(line.custom_id);
       if (!call) continue;
