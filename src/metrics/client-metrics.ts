@@ -13,7 +13,8 @@
  * |--------|------|--------|---------|
  * | `anthropic_requests_total` | counter | `model`, `status` | Logical calls by final HTTP status; `status` is the error class when no response arrived (e.g. `CircuitOpenError`, `APIConnectionError`) |
  * | `anthropic_calls_total` | counter | `model`, `outcome` | Logical calls by {@link CallOutcomeClass}: `success`, `client_error`, `rate_limited`, `server_error`, `connection`, `local`, `cancelled` |
- * | `anthropic_request_latency_seconds` | histogram | `model` | Wall time of a logical call, all attempts, backoff and queueing included (streams: until the end of the stream) |
+ * | `anthropic_request_latency_seconds` | histogram | `model` | Wall time of a logical call, all attempts, backoff and queueing included (streams: until the end of the stream); batched calls are not in it |
+ * | `anthropic_batch_latency_seconds` | histogram | `model` | Wall time of a `batch: true` call, from the call to its answer (buckets of minutes to a day) |
  * | `anthropic_attempts_total` | counter | `model`, `outcome` | HTTP attempts per call (`CallRecord.attempts`), summed; `outcome` is the call's outcome |
  * | `anthropic_retries_total` | counter | `model`, `reason` | Retries scheduled, by {@link FailureReason} of the failed attempt |
  * | `anthropic_tokens_total` | counter | `model`, `type` | Tokens of completed calls; `type` ∈ `input`, `output`, `cache_read`, `cache_write` |
@@ -22,6 +23,7 @@
  * | `anthropic_key_calls_total` | counter | `key_alias`, `outcome` | Calls by API-key alias, only for records whose `notes.keyAlias` is a string |
  * | `anthropic_breaker_transitions_total` | counter | `scope`, `to` | Circuit-breaker state changes; `to` ∈ `closed`, `half_open`, `open` |
  * | `anthropic_active_requests` | gauge | — | Logical calls in flight (collector `activeRequests`; absent without it) |
+ * | `anthropic_batch_pending_calls` | gauge | — | `batch: true` calls gathered or waiting in a batch (collector `batchPending`; absent without it) |
  * | `anthropic_breaker_state` | gauge | `scope` | 0 closed, 1 half-open, 2 open (collector `breakers`; without it, the last state seen in events) |
  * | `anthropic_ratelimit_queue_depth` | gauge | `scope` | Calls waiting for rate-limit capacity (collector `rateLimit`) |
  * | `anthropic_ratelimit_remaining` | gauge | `scope`, `dimension` | Capacity available now; may be negative (debt); `dimension` ∈ `requests`, `input_tokens`, `output_tokens`; dimensions with no finite capacity are omitted |
@@ -58,6 +60,9 @@ export const DEFAULT_PREFIX = 'anthropic_';
  * to minutes-long streams.
  */
 export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
+
+/** Buckets of `anthropic_batch_latency_seconds`, in seconds: 10 s to a day (batches end within 24 h). */
+const BATCH_LATENCY_BUCKETS = [10, 60, 300, 900, 1_800, 3_600, 7_200, 14_400, 43_200, 86_400];
 
 /**
  * Default buckets of `anthropic_ratelimit_wait_seconds`, in seconds. The first bucket is `0`, so
@@ -142,6 +147,8 @@ export interface BudgetInput {
 export interface MetricsCollectors {
   /** Logical calls in flight. */
   readonly activeRequests?: () => number;
+  /** `batch: true` calls waiting: gathered, or in a batch being watched. */
+  readonly batchPending?: () => number;
   /** Circuit breakers by scope (e.g. `() => breakers.snapshot()`). */
   readonly breakers?: () => Readonly<Record<string, BreakerStateInput>>;
   /** Rate-limit scopes (e.g. `() => limiter.snapshot()`). */
@@ -226,6 +233,7 @@ export class ClientMetrics {
   readonly #requests: Counter<'model' | 'status'>;
   readonly #calls: Counter<'model' | 'outcome'>;
   readonly #latency: Histogram<'model'>;
+  readonly #batchLatency: Histogram<'model'>;
   readonly #attempts: Counter<'model' | 'outcome'>;
   readonly #retries: Counter<'model' | 'reason'>;
   readonly #tokens: Counter<'model' | 'type'>;
@@ -259,6 +267,7 @@ export class ClientMetrics {
       'requests_total',
       'calls_total',
       'request_latency_seconds',
+      'batch_latency_seconds',
       'attempts_total',
       'retries_total',
       'tokens_total',
@@ -268,6 +277,7 @@ export class ClientMetrics {
       'breaker_transitions_total',
       'metrics_collector_errors_total',
       'active_requests',
+      'batch_pending_calls',
       'breaker_state',
       'ratelimit_queue_depth',
       'ratelimit_remaining',
@@ -300,6 +310,13 @@ export class ClientMetrics {
       help: 'Wall time of logical Anthropic calls (all attempts, backoff and queueing), seconds.',
       labelNames: ['model'] as const,
       buckets: latencyBuckets,
+      registers,
+    });
+    this.#batchLatency = new Histogram({
+      name: name('batch_latency_seconds'),
+      help: 'Wall time of batched Anthropic calls (batch: true), from the call to its answer, seconds.',
+      labelNames: ['model'] as const,
+      buckets: BATCH_LATENCY_BUCKETS,
       registers,
     });
     this.#attempts = new Counter({
@@ -353,6 +370,16 @@ export class ClientMetrics {
         const value = this.#read('activeRequests');
         active.present = typeof value === 'number' && Number.isFinite(value);
         if (typeof value === 'number' && active.present) active.set(value);
+      },
+    });
+    const batchPending: OptionalGauge = new OptionalGauge({
+      name: name('batch_pending_calls'),
+      help: 'batch: true calls gathered or waiting in a Message Batch.',
+      registers,
+      collect: () => {
+        const value = this.#read('batchPending');
+        batchPending.present = typeof value === 'number' && Number.isFinite(value);
+        if (typeof value === 'number' && batchPending.present) batchPending.set(value);
       },
     });
     const breakerState: Gauge<'scope'> = new Gauge({
@@ -461,7 +488,9 @@ export class ClientMetrics {
     const outcome: CallOutcomeClass = callOutcome(record);
     this.#requests.inc({ model, status: this.#statusLabel(record) });
     this.#calls.inc({ model, outcome });
-    if (finiteNonNegative(record.latencyMs)) this.#latency.observe({ model }, record.latencyMs / 1000);
+    // A batched call waits minutes to hours by design: in the interactive histogram it would drown the
+    // latency users feel.
+    if (finiteNonNegative(record.latencyMs)) (record.batched ? this.#batchLatency : this.#latency).observe({ model }, record.latencyMs / 1000);
     if (finiteNonNegative(record.attempts) && record.attempts > 0) this.#attempts.inc({ model, outcome }, record.attempts);
     if (finiteNonNegative(record.rateLimitWaitMs)) this.#wait.observe({ model }, record.rateLimitWaitMs / 1000);
     const tokens = record.tokens;

@@ -133,6 +133,10 @@ export class ClientRuntime {
     const { health, breakers, limiter, costs } = this;
     metrics.setCollectors({
       activeRequests: () => health.inFlight,
+      batchPending: () => {
+        const pending = this.batchesPending();
+        return pending ? pending.gathered + pending.calls : 0;
+      },
       ...(breakers ? { breakers: () => breakers.snapshot() } : {}),
       ...(limiter ? { rateLimit: () => limiter.snapshot() } : {}),
       ...(costs?.budget ? { budget: () => budgetInput(costs) } : {}),

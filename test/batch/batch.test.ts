@@ -83,6 +83,10 @@ describe('batch: true', () => {
     expect(records).toHaveLength(20);
     expect(records.every((r) => r.ok && r.path === '/v1/messages' && r.notes?.['batchId'] === submitted[0]!.batchId)).toBe(true);
     expect(records.every((r) => r.batched === true && r.attempts === 1)).toBe(true);
+    // Their latency has a histogram of its own: minutes-long waits would drown the interactive one.
+    const metrics = await client.metrics!.metrics();
+    expect(metrics).toMatch(/anthropic_batch_latency_seconds_count\{model="claude-sonnet-4-6"\} 20/);
+    expect(metrics).not.toMatch(/anthropic_request_latency_seconds_count\{/);
     expect(records.every((r) => (r.costUsd ?? 0) > 0)).toBe(true);
   });
 
@@ -198,6 +202,7 @@ describe('batch: true', () => {
     await until(() => server.ledger.filter((r) => r.method === 'GET').length >= 3);
     // Waiting on a batch is not a request in flight: health says where the call is.
     expect(client.health()).toMatchObject({ inFlight: 0, batches: { gathered: 0, batches: 1, calls: 1 } });
+    expect(await client.metrics!.metrics()).toMatch(/anthropic_batch_pending_calls 1\n/);
     clock.offset = 3_600_000;
     const message = await call;
     expect(message.content[0]?.type).toBe('text');
