@@ -362,26 +362,21 @@ export class ClientMetrics {
       labelNames: ['scope', 'to'] as const,
       registers,
     });
-    const active: OptionalGauge = new OptionalGauge({
-      name: name('active_requests'),
-      help: 'Logical Anthropic calls in flight.',
-      registers,
-      collect: () => {
-        const value = this.#read('activeRequests');
-        active.present = typeof value === 'number' && Number.isFinite(value);
-        if (typeof value === 'number' && active.present) active.set(value);
-      },
-    });
-    const batchPending: OptionalGauge = new OptionalGauge({
-      name: name('batch_pending_calls'),
-      help: 'batch: true calls gathered or waiting in a Message Batch.',
-      registers,
-      collect: () => {
-        const value = this.#read('batchPending');
-        batchPending.present = typeof value === 'number' && Number.isFinite(value);
-        if (typeof value === 'number' && batchPending.present) batchPending.set(value);
-      },
-    });
+    // One number read at scrape time; no samples when its collector is missing or gives no number.
+    const countGauge = (suffix: string, help: string, collector: 'activeRequests' | 'batchPending'): void => {
+      const gauge: OptionalGauge = new OptionalGauge({
+        name: name(suffix),
+        help,
+        registers,
+        collect: () => {
+          const value = this.#read(collector);
+          gauge.present = typeof value === 'number' && Number.isFinite(value);
+          if (typeof value === 'number' && gauge.present) gauge.set(value);
+        },
+      });
+    };
+    countGauge('active_requests', 'Logical Anthropic calls in flight.', 'activeRequests');
+    countGauge('batch_pending_calls', 'batch: true calls gathered or waiting in a Message Batch.', 'batchPending');
     const breakerState: Gauge<'scope'> = new Gauge({
       name: name('breaker_state'),
       help: 'Circuit breaker state by scope: 0 closed, 1 half-open, 2 open.',
