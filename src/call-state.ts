@@ -16,6 +16,7 @@ import type { ResilientCallOptions } from './call-options';
 import type { FailureReason } from './classify';
 import type { DeliveredPrefix } from './stream/stream-tap';
 import { readCallOptions } from './call-options';
+import type { Demand, Permit } from './ratelimit/types';
 
 /**
  * How a streaming response ended — one of three, so a reader never has to reconcile flags:
@@ -136,6 +137,17 @@ export interface StreamingSlice {
 }
 
 /**
+ * What the rate-limit layer holds for a call between its attempts and its completion. Written and read by
+ * that layer only (its completion hook settles `pending`).
+ */
+export interface RateLimitSlice {
+  /** What the call asks of the buckets, estimated once (every attempt reserves the same). */
+  demand: Demand | undefined;
+  /** A JSON response's permit, settled when the call completes (observe has the usage then). */
+  pending: { readonly permit: Permit; readonly scope: string; readonly headers: Headers; readonly status: number } | undefined;
+}
+
+/**
  * The state of one *logical* call, shared by every layer and every attempt: the call's identity
  * (read-only), what is being sent, and one slice per concern — `timing`, `tries`, `streaming` — each
  * written by the layers its comment names.
@@ -174,6 +186,9 @@ export interface CallState {
   readonly streaming: StreamingSlice;
   /** Milliseconds spent waiting for rate-limit capacity, over all attempts (rate-limit layer). */
   rateLimitWaitMs: number;
+  readonly rateLimit: RateLimitSlice;
+  /** The observe layer has started the call (its in-flight count and start hook ran once). */
+  observed: boolean;
   /** Alias of the pooled API key used by the last attempt (keys layer, with `apiKeys`). */
   keyAlias: string | undefined;
   /** Breaker scope used by the last attempt (breaker layer). */
@@ -258,6 +273,8 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
         },
       },
       rateLimitWaitMs: 0,
+      rateLimit: { demand: undefined, pending: undefined },
+      observed: false,
       keyAlias: undefined,
       breakerScope: undefined,
       breakerFailFast: false,

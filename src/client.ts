@@ -49,7 +49,7 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  * (its comment says why that order); what a client shares with its `withOptions()` clones is built in
  * `src/runtime/`. The two seams:
  * - **per call**, where the SDK's own retry loop used to sit (this class's `fetchWithTimeout`, outside
- *   user middleware): sanitize → route → observe → budget → deadline → fallback → retry. The SDK's loop
+ *   user middleware): sanitize → route → observe → budget → batch → deadline → fallback → retry. The SDK's loop
  *   is kept from retrying on top (the per-call SDK `maxRetries` is 0, or 1 with token credentials so its
  *   one-shot refresh after a 401 still works): exactly one retry owner.
  * - **per HTTP request**, innermost, through the SDK's `backendMiddleware()` hook (inside user

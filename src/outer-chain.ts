@@ -22,11 +22,13 @@ export function composeLayers(layers: readonly Middleware[], terminal: Middlewar
  * `Response`, so the body stays readable for the SDK; it never parses streams.
  */
 export function createLayerContext(options: FinalRequestOptions, logger: SdkLogger): MiddlewareContext {
-  const cache = new WeakMap<Response, Promise<unknown>>();
+  // Made on first use: most calls never parse a body here.
+  let cache: WeakMap<Response, Promise<unknown>> | undefined;
   return {
     options,
     logger,
     parse<T>(response: Response): Promise<T> {
+      cache ??= new WeakMap();
       let parsed = cache.get(response);
       if (!parsed) {
         parsed = response.status === 204 ? Promise.resolve(null) : isJson(response) ? response.clone().json() : response.clone().text();

@@ -88,13 +88,11 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
     events.emit('callComplete', record);
   }
 
-  const started = new WeakSet<CallState>();
-
   return async function observe(request, next, ctx) {
     const state = callState(ctx);
     if (!state || state.internal) return next(request);
-    if (!started.has(state)) {
-      started.add(state);
+    if (!state.observed) {
+      state.observed = true;
       deps.onStart?.(state);
     }
 

@@ -15,12 +15,7 @@ interface JsonBody {
 
 
 /** A JSON response's permit, settled when the call completes (observe has the usage then). */
-interface PendingPermit {
-  readonly permit: Permit;
-  readonly scope: string;
-  readonly headers: Headers;
-  readonly status: number;
-}
+type PendingPermit = NonNullable<CallState['rateLimit']['pending']>;
 
 function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
@@ -58,16 +53,8 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): { middleware: Mi
     const value = typeof estimate === 'function' ? estimate(state.params) : estimate;
     return Math.max(0, Math.min(maxTokens || Infinity, Math.round(num(value))));
   };
-  const demands = new WeakMap<CallState, Demand>();
-  const demandOf = (state: CallState): Demand => {
-    let demand = demands.get(state);
-    if (!demand) {
-      demand = { requests: 1, inputTokens: estimateInputTokens(state.params), outputTokens: estimateOutput(state) };
-      demands.set(state, demand);
-    }
-    return demand;
-  };
-  const pendingPermits = new WeakMap<CallState, PendingPermit>();
+  const demandOf = (state: CallState): Demand =>
+    (state.rateLimit.demand ??= { requests: 1, inputTokens: estimateInputTokens(state.params), outputTokens: estimateOutput(state) });
   const actualInput = (usage: JsonBody['usage']): number =>
     num(usage?.input_tokens) + num(usage?.cache_creation_input_tokens) + (cacheAware ? 0 : num(usage?.cache_read_input_tokens));
 
@@ -79,9 +66,9 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): { middleware: Mi
   }
 
   const hook: CompletionHook = (state, outcome) => {
-    const pending = pendingPermits.get(state);
+    const pending = state.rateLimit.pending;
     if (!pending) return;
-    pendingPermits.delete(state);
+    state.rateLimit.pending = undefined;
     finishPending(pending, outcome.ok ? (outcome.usage?.raw as JsonBody['usage']) : undefined);
   };
 
@@ -142,10 +129,10 @@ export function createRateLimitLayer(deps: RateLimitLayerDeps): { middleware: Mi
       // A complete response's headers already count its actual usage, so the permit is settled before the
       // headers are applied — both when observe has read the body (the completion hook below), which
       // spares reading the body here a second time.
-      const earlier = pendingPermits.get(state);
+      const earlier = state.rateLimit.pending;
       // A user middleware that called next() more than once: the earlier response is not the answer.
       if (earlier) finishPending(earlier, undefined);
-      pendingPermits.set(state, { permit, scope, headers: response.headers, status: response.status });
+      state.rateLimit.pending = { permit, scope, headers: response.headers, status: response.status };
       return response;
     }
 

@@ -45,6 +45,27 @@ describe('parseRateLimitHeaders', () => {
     expect(p.requests?.resetUncertaintyMs).toBe(1500);
   });
 
+  it('reads names in any case, ignores look-alike names, and takes repeated headers as get() joins them', () => {
+    const h = new Headers([
+      ['Anthropic-RateLimit-Requests-Limit', '50'],
+      ['ANTHROPIC-RATELIMIT-REQUESTS-REMAINING', '7'],
+      ['anthropic-ratelimit-images-limit', '9'],
+      ['anthropic-ratelimit-requests-limit-extra', '1'],
+      ['anthropic-ratelimit-', '1'],
+      ['anthropic-ratelimit-__proto__-limit', '1'],
+      ['anthropic-ratelimit-constructor-remaining', '1'],
+      ['anthropic-ratelimit-tokens-remaining', '5'],
+      ['anthropic-ratelimit-tokens-remaining', '6'],
+      ['anthropic-ratelimit-tokens-limit', '10'],
+    ]);
+    const p = parseRateLimitHeaders(h, NOW);
+    expect(p.requests).toEqual({ limit: 50, remaining: 7, resetMs: undefined, resetUncertaintyMs: 0 });
+    // "5, 6" is what get() returns for a repeated header: not a number, so the bucket is left out.
+    expect(p.tokens).toBeUndefined();
+    expect(Object.keys(p).sort()).toEqual(['requests', 'retryAfterMs', 'skewMs', 'usedDateHeader']);
+    expect(({} as Record<string, unknown>)['limit']).toBeUndefined();
+  });
+
   it('reads retry-after-ms, retry-after seconds and retry-after dates', () => {
     expect(parseRateLimitHeaders(new Headers({ 'retry-after-ms': '1234.5', 'retry-after': '9' }), NOW).retryAfterMs).toBe(1234.5);
     expect(parseRateLimitHeaders(new Headers({ 'retry-after': '7' }), NOW).retryAfterMs).toBe(7000);

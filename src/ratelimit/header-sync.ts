@@ -41,16 +41,66 @@ function parseCount(value: string | null): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
-function parseBucket(headers: Headers, name: string, nowMs: number, skewMs: number, skewUncertaintyMs: number): ParsedBucketHeaders | undefined {
-  const limit = parseCount(headers.get(`${PREFIX}${name}-limit`));
-  const remainingRaw = parseCount(headers.get(`${PREFIX}${name}-remaining`));
+/** The raw values of one bucket's three headers. */
+interface RawBucket {
+  limit: string | null;
+  remaining: string | null;
+  reset: string | null;
+}
+
+/** The headers this module reads, gathered in one pass over the response's headers. */
+interface RawLimitHeaders {
+  date: string | null;
+  retryAfter: string | null;
+  retryAfterMs: string | null;
+  readonly buckets: Record<BucketName, RawBucket>;
+}
+
+type BucketName = 'requests' | 'input-tokens' | 'output-tokens' | 'tokens';
+function bucketOf(raw: RawLimitHeaders, name: string): RawBucket | undefined {
+  return Object.hasOwn(raw.buckets, name) ? raw.buckets[name as BucketName] : undefined;
+}
+
+/**
+ * One pass over the headers rather than fifteen lookups: a `Headers.get()` normalises and searches on
+ * every call, and a response carries all of these (or none), on every call.
+ */
+function gatherHeaders(headers: Headers): RawLimitHeaders {
+  const raw: RawLimitHeaders = {
+    date: null,
+    retryAfter: null,
+    retryAfterMs: null,
+    buckets: {
+      requests: { limit: null, remaining: null, reset: null },
+      'input-tokens': { limit: null, remaining: null, reset: null },
+      'output-tokens': { limit: null, remaining: null, reset: null },
+      tokens: { limit: null, remaining: null, reset: null },
+    },
+  };
+  // Iteration yields lowercased names, with repeated headers already joined as `get()` would.
+  for (const [name, value] of headers) {
+    if (name.startsWith(PREFIX)) {
+      const dash = name.lastIndexOf('-');
+      // Own keys only: a header named after `__proto__` must not reach a prototype.
+      const bucket = bucketOf(raw, name.slice(PREFIX.length, dash));
+      const field = name.slice(dash + 1);
+      if (bucket && (field === 'limit' || field === 'remaining' || field === 'reset')) bucket[field] = value;
+    } else if (name === 'date') raw.date = value;
+    else if (name === 'retry-after') raw.retryAfter = value;
+    else if (name === 'retry-after-ms') raw.retryAfterMs = value;
+  }
+  return raw;
+}
+
+function parseBucket(raw: RawBucket, skewMs: number, skewUncertaintyMs: number): ParsedBucketHeaders | undefined {
+  const limit = parseCount(raw.limit);
+  const remainingRaw = parseCount(raw.remaining);
   if (limit === undefined || remainingRaw === undefined) return undefined;
   const remaining = Math.min(remainingRaw, limit);
-  const resetRaw = headers.get(`${PREFIX}${name}-reset`);
   let resetMs: number | undefined;
   let resetUncertaintyMs = 0;
-  if (resetRaw !== null) {
-    const reset = parseReset(resetRaw);
+  if (raw.reset !== null) {
+    const reset = parseReset(raw.reset);
     if (reset) {
       // Server clock → local clock.
       resetMs = reset.ms - skewMs;
@@ -113,12 +163,12 @@ export class ClockSkew {
  * @returns The buckets found, the server−local clock skew (from `date`) and `retry-after` in ms.
  */
 export function parseRateLimitHeaders(headers: Headers, nowMs: number, skew?: ClockSkew): ParsedLimits {
+  const raw = gatherHeaders(headers);
   let skewMs = 0;
   let usedDateHeader = false;
   let skewUncertaintyMs = 0;
-  const date = headers.get('date');
-  if (date !== null) {
-    const serverDate = Date.parse(date);
+  if (raw.date !== null) {
+    const serverDate = parseHttpDate(raw.date);
     if (Number.isFinite(serverDate)) {
       const learned = (skew ?? new ClockSkew()).update(serverDate, nowMs);
       skewMs = learned.skewMs;
@@ -126,27 +176,34 @@ export function parseRateLimitHeaders(headers: Headers, nowMs: number, skew?: Cl
       usedDateHeader = true;
     }
   }
-  const result: ParsedLimits = { skewMs, usedDateHeader, retryAfterMs: parseRetryAfter(headers, nowMs + skewMs) };
-  const requests = parseBucket(headers, 'requests', nowMs, skewMs, skewUncertaintyMs);
+  const result: ParsedLimits = { skewMs, usedDateHeader, retryAfterMs: parseRetryAfter(raw, nowMs + skewMs) };
+  const requests = parseBucket(raw.buckets.requests, skewMs, skewUncertaintyMs);
   if (requests) result.requests = requests;
-  const input = parseBucket(headers, 'input-tokens', nowMs, skewMs, skewUncertaintyMs);
+  const input = parseBucket(raw.buckets['input-tokens'], skewMs, skewUncertaintyMs);
   if (input) result.inputTokens = input;
-  const output = parseBucket(headers, 'output-tokens', nowMs, skewMs, skewUncertaintyMs);
+  const output = parseBucket(raw.buckets['output-tokens'], skewMs, skewUncertaintyMs);
   if (output) result.outputTokens = output;
-  const tokens = parseBucket(headers, 'tokens', nowMs, skewMs, skewUncertaintyMs);
+  const tokens = parseBucket(raw.buckets.tokens, skewMs, skewUncertaintyMs);
   if (tokens) result.tokens = tokens;
   return result;
 }
 
+/** The last `date` header parsed: it changes once a second, so most responses repeat it. */
+let lastDate: { readonly raw: string; readonly ms: number } | undefined;
+
+function parseHttpDate(raw: string): number {
+  if (lastDate?.raw !== raw) lastDate = { raw, ms: Date.parse(raw) };
+  return lastDate.ms;
+}
+
 /** `retry-after-ms` (ms, float), else `retry-after` (seconds, or an HTTP date on the server clock). */
-function parseRetryAfter(headers: Headers, serverNowMs: number): number | undefined {
-  const ms = parseCount(headers.get('retry-after-ms'));
+function parseRetryAfter(raw: RawLimitHeaders, serverNowMs: number): number | undefined {
+  const ms = parseCount(raw.retryAfterMs);
   if (ms !== undefined) return ms;
-  const raw = headers.get('retry-after');
-  if (raw === null) return undefined;
-  const seconds = parseCount(raw);
+  if (raw.retryAfter === null) return undefined;
+  const seconds = parseCount(raw.retryAfter);
   if (seconds !== undefined) return seconds * 1000;
-  const at = Date.parse(raw);
+  const at = Date.parse(raw.retryAfter);
   return Number.isFinite(at) ? Math.max(0, at - serverNowMs) : undefined;
 }
 
