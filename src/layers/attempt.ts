@@ -8,7 +8,10 @@ import { tapSseResponse, type TappedStream } from '../stream/stream-tap';
 import { followSignals } from '../util/abort';
 import { BufferedJson, BufferedResponse } from '../util/buffered-response';
 
-/** Each tapped streaming attempt, by the `Response` the attempt layer returned (for the layers around it). */
+/**
+ * Each tapped streaming attempt, by the `Response` the attempt layer returned: the layers around it wait on
+ * its first content and its end, and the retry layer reads the attempt's bytes through it.
+ */
 export const attemptStreams = new WeakMap<Response, TappedStream>();
 
 const encoder = new TextEncoder();
@@ -52,8 +55,10 @@ export interface AttemptLayerOptions {
  * - **Bodies cannot hang or be cut silently.** The SDK's `timeout` ends at the response headers. A JSON
  *   body is read here, within the attempt: silence beyond `streamIdleTimeoutMs` is an attempt timeout
  *   and a body cut mid-read an `APIConnectionError`, both retried like any transport failure.
- * - **Streams** (`tapSseResponse`): no buffering; a failure or silence before content can be resumed by
- *   the retry layer, after it surfaces as `StreamInterruptedError`, and the usage is recorded.
+ * - **Streams** (`tapSseResponse`): no buffering, and no stream of its own: the response goes on as the
+ *   wire gave it (user middleware sees each attempt as sent), and the retry layer reads it through the
+ *   tap. A failure or silence before content can be resumed by the retry layer, after it surfaces as
+ *   `StreamInterruptedError`, and the usage is recorded.
  * - It counts the requests actually sent.
  */
 export function createAttemptLayer(options: AttemptLayerOptions): Middleware {
@@ -75,9 +80,10 @@ export function createAttemptLayer(options: AttemptLayerOptions): Middleware {
         delivered: state.streaming.delivered,
         onCommit: () => state.streaming.contentCommitted(),
       });
-      attemptStreams.set(tapped.response, tapped);
+      // The response goes on as the wire gave it: the retry layer reads it through the tap.
+      attemptStreams.set(response, tapped);
       state.streaming.lastAttempt = tapped.result;
-      return tapped.response;
+      return response;
     }
     // Only JSON the SDK will parse whole; batch results and other binary downloads stream to the caller.
     if (!type.includes('json') || (state.options as { __binaryResponse?: unknown }).__binaryResponse) return response;

@@ -8,6 +8,7 @@ import type { LogSink } from '../logging';
 import type { ResolvedRetryOptions } from '../options';
 import type { APIRequest, Middleware, MiddlewareContext, MiddlewareNext } from '../sdk-types';
 import { PreContentFailure } from '../stream/stream-tap';
+import { attemptStreams } from './attempt';
 import { statusForErrorType } from '../stream/error-types';
 import { deadlineError } from './deadline';
 import { isEventStream, withBody } from '../util/http';
@@ -261,7 +262,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
    */
   async function resumable(first: Response, attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext, url: string): Promise<Response> {
     let current = first;
-    let reader: ReadableStreamDefaultReader<Uint8Array> = first.body!.getReader();
+    let reader = attemptReader(first);
     let settle!: (result: StreamResult) => void;
     state.streaming.result = new Promise<StreamResult>((resolve) => (settle = resolve));
     let settled = false;
@@ -333,7 +334,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
             return { end: 'event', bytes: next.event };
           }
           current = next.response;
-          reader = next.response.body!.getReader();
+          reader = attemptReader(next.response);
           continue;
         }
         if (chunk.done) {
@@ -428,6 +429,14 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
     if (isFetchOriginError(cause)) return new APIConnectionError({ cause: cause as Error });
     return cause instanceof Error ? cause : new Error(String(cause));
   }
+}
+
+/**
+ * Where a resumable stream reads an attempt's bytes: through the attempt layer's tap (one hop from the
+ * wire), or from the body itself when a user middleware handed on another response.
+ */
+function attemptReader(response: Response): Pick<ReadableStreamDefaultReader<Uint8Array>, 'read' | 'cancel'> {
+  return attemptStreams.get(response) ?? response.body!.getReader();
 }
 
 /** How long a resumable stream's response waits for its first content before it is handed on regardless. */

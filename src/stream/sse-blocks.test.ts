@@ -48,6 +48,33 @@ describe('SseBlockSplitter', () => {
     expect(blocks.map((b) => b.event)).toEqual(['a', 'b']);
   });
 
+  it('reads the event name from the bytes as the full field parser would (property)', () => {
+    // The reference: the SSE spec's rule, on the decoded text (the last `event:` line wins).
+    const reference = (text: string): string | undefined => {
+      let event: string | undefined;
+      for (const line of text.split(/\r\n|\r|\n/)) {
+        if (line.startsWith('event:')) event = line.slice(6).replace(/^ /, '');
+      }
+      return event;
+    };
+    const name = fc.constantFrom('content_block_delta', 'ping', 'message_stop', 'error', 'erro', 'pings', 'naïve_✓', '');
+    const line = fc.oneof(
+      name.map((n) => `event: ${n}`),
+      name.map((n) => `event:${n}`),
+      fc.constantFrom('data: {"a":1}', 'data: é', ': comment', 'id: 3', 'eventual: 1'),
+    );
+    const block = fc
+      .tuple(fc.array(line, { minLength: 1, maxLength: 4 }), fc.constantFrom('\n', '\r\n'))
+      .map(([lines, sep]) => lines.join(sep) + sep + sep);
+    fc.assert(
+      fc.property(block, (text) => {
+        const blocks = new SseBlockSplitter().push(enc.encode(text));
+        expect(blocks).toHaveLength(1);
+        expect(blocks[0]!.event).toBe(reference(text));
+      }),
+    );
+  });
+
   it('never changes or loses a byte, wherever the chunks are cut (property)', () => {
     const line = fc.constantFrom('event: x', 'data: {"a":1}', 'data: é✓', ': comment', 'id: 3', '');
     const sep = fc.constantFrom('\n', '\r\n', '\r');

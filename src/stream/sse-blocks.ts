@@ -28,32 +28,67 @@ function parseFields(text: string): { event: string | undefined; data: string } 
   return { event, data: data.join('\n') };
 }
 
+/** `event: ` as bytes. */
+const EVENT_PREFIX = [0x65, 0x76, 0x65, 0x6e, 0x74, 0x3a, 0x20];
+/** The event names the API sends, by their bytes: a known name is matched, never decoded. */
+const KNOWN_EVENTS = ['content_block_delta', 'ping', 'message_start', 'content_block_start', 'content_block_stop', 'message_delta', 'message_stop', 'error'].map(
+  (name) => [name, new TextEncoder().encode(name)] as const,
+);
+
+function startsWithEvent(bytes: Uint8Array): boolean {
+  if (bytes.length < EVENT_PREFIX.length) return false;
+  for (let i = 0; i < EVENT_PREFIX.length; i++) if (bytes[i] !== EVENT_PREFIX[i]) return false;
+  return true;
+}
+
+/** Whether another `event:` line follows the first line (at `from`, a line start). */
+function hasLaterEventLine(bytes: Uint8Array, from: number): boolean {
+  for (let at = from; at < bytes.length; ) {
+    let i = 0;
+    while (i < 6 && bytes[at + i] === EVENT_PREFIX[i]) i++;
+    if (i === 6) return true;
+    const lf = bytes.indexOf(LF, at);
+    if (lf === -1) return false;
+    at = lf + 1;
+  }
+  return false;
+}
+
+/** The name in `bytes[start, end)`: one of the known names without decoding, else decoded. */
+function eventName(bytes: Uint8Array, start: number, end: number): string {
+  const length = end - start;
+  for (const [name, encoded] of KNOWN_EVENTS) {
+    if (encoded.length !== length) continue;
+    let i = 0;
+    while (i < length && bytes[start + i] === encoded[i]) i++;
+    if (i === length) return name;
+  }
+  return decoder.decode(bytes.subarray(start, end));
+}
+
 /**
  * A block whose event name is read at once and whose data only when asked for: most blocks are text
- * deltas, which the tap passes on by their name alone, so their lines are never split.
+ * deltas, which the tap passes on by their name alone, so their bytes are never decoded.
  */
 class LazyBlock implements SseBlock {
   readonly event: string | undefined;
-  #text: string;
   #data: string | undefined;
 
   constructor(readonly bytes: Uint8Array) {
-    const text = decoder.decode(bytes);
-    this.#text = text;
-    // The API's shape, `event: name\ndata: …\n\n`, is read directly; anything else (several event
+    // The API's shape, `event: name\ndata: …\n\n`, is read on the bytes; anything else (several event
     // lines, CR line ends, comments first) goes through the full field parser.
-    const nl = text.indexOf('\n');
-    if (text.startsWith('event: ') && nl > 7 && text.indexOf('\nevent:', nl) === -1 && text.indexOf('\r') === -1) {
-      this.event = text.slice(7, nl);
+    const nl = bytes.indexOf(LF);
+    if (nl > 7 && startsWithEvent(bytes) && bytes.indexOf(CR) === -1 && !hasLaterEventLine(bytes, nl + 1)) {
+      this.event = eventName(bytes, 7, nl);
     } else {
-      const fields = parseFields(text);
+      const fields = parseFields(decoder.decode(bytes));
       this.event = fields.event;
       this.#data = fields.data;
     }
   }
 
   get data(): string {
-    this.#data ??= parseFields(this.#text).data;
+    this.#data ??= parseFields(decoder.decode(this.bytes)).data;
     return this.#data;
   }
 }

@@ -1,4 +1,3 @@
-import { withBody } from '../util/http';
 import { IdleTimer } from '../util/idle-timer';
 import { joinBytes } from '../util/bytes';
 import type { StreamOutcome, StreamResult, UsageTotals } from '../call-state';
@@ -31,9 +30,19 @@ export class PreContentFailure extends Error {
 /** What the start of a stream said: content arrived, it failed before content, or the reader left first. */
 export type FirstContent = 'content' | PreContentFailure | 'cancelled';
 
-/** A tapped stream: the response to hand on, its first content (or failure), and its outcome at the end. */
+/**
+ * A tapped streaming attempt: a reader of what to hand on (read from the attempt's body on demand), its
+ * first content (or failure), and its outcome at the end.
+ */
 export interface TappedStream {
-  readonly response: Response;
+  /**
+   * The next bytes to hand on, read from the attempt's body on demand (it is not locked before the first
+   * read). Rejects with a {@link PreContentFailure}, a {@link StreamInterruptedError} or the caller's
+   * abort, as a stream reader would; once ended, every later read gives the same end.
+   */
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  /** Cancels the attempt's body (the reader broke out or aborted). */
+  cancel(reason?: unknown): Promise<void>;
   /** Settles at the first content, at a failure before it, or when the reader cancels before it. */
   readonly firstContent: Promise<FirstContent>;
   readonly result: Promise<StreamResult>;
@@ -86,7 +95,8 @@ function safeJson(text: string): unknown {
 
 /**
  * Guards one streaming attempt without buffering it: events reach the reader as soon as they are complete,
- * byte for byte. What it adds:
+ * byte for byte. It makes no stream of its own: whoever hands the bytes on (the retry layer's resumable
+ * stream) reads them through {@link TappedStream.read}, one hop from the wire. What it adds:
  * - before content is committed (anything beyond `message_start`, `content_block_start` and pings), an
  *   SSE `error` event, a cut socket, an early end or a stall beyond `firstContentTimeoutMs` become a
  *   {@link PreContentFailure} instead of reaching the reader, so the retry layer can resume the stream
@@ -99,7 +109,8 @@ function safeJson(text: string): unknown {
  *   estimated from the deltas seen (about 4 characters a token), flagged `outputEstimated`.
  */
 export function tapSseResponse(response: Response, options: TapOptions): TappedStream {
-  const reader = response.body!.getReader();
+  // Locked at the first read, not now: the SDK checks that the response its middleware returns is unread.
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const splitter = new SseBlockSplitter();
   const usage: Record<string, unknown> = {};
   let sawUsage = false;
@@ -119,9 +130,19 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
   // Armed only while the reader waits for bytes: a reader that pauses is not a silent server.
   const idleTimer = new IdleTimer(options.idleTimeoutMs, () => {
     idle = true;
-    reader.cancel().catch(() => undefined);
+    reader?.cancel().catch(() => undefined);
   });
   let pendingFailure: Error | undefined;
+  /** How the tap ended for its reader: every read after that gives the same end. */
+  let ended: { readonly error: unknown } | 'done' | undefined;
+  const fail = (error: unknown): never => {
+    ended = { error };
+    throw error;
+  };
+  const done = (): ReadableStreamReadResult<Uint8Array> => {
+    ended = 'done';
+    return { done: true, value: undefined };
+  };
 
   let settle!: (result: StreamResult) => void;
   const result = new Promise<StreamResult>((resolve) => {
@@ -253,99 +274,87 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
     }
   };
 
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (pendingFailure) {
-        controller.error(pendingFailure);
-        return;
-      }
-      if (!settled) idleTimer.arm();
-      if (!committed && !watchdog && options.firstContentTimeoutMs > 0) {
-        watchdog = setTimeout(() => {
-          stalled = true;
-          reader.cancel().catch(() => undefined);
-        }, options.firstContentTimeoutMs);
-        watchdog.unref?.();
-      }
-      try {
-        await pump(controller);
-      } finally {
-        idleTimer.disarm();
-      }
-    },
-    cancel(reason) {
-      finish({ outcome: 'cancelled' });
-      return reader.cancel(reason);
-    },
-  });
+  async function read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (ended === 'done') return { done: true, value: undefined };
+    if (ended) throw ended.error;
+    if (pendingFailure) fail(pendingFailure);
+    reader ??= response.body!.getReader();
+    if (!settled) idleTimer.arm();
+    if (!committed && !watchdog && options.firstContentTimeoutMs > 0) {
+      watchdog = setTimeout(() => {
+        stalled = true;
+        reader?.cancel().catch(() => undefined);
+      }, options.firstContentTimeoutMs);
+      watchdog.unref?.();
+    }
+    try {
+      return await pump(reader);
+    } finally {
+      idleTimer.disarm();
+    }
+  }
 
   /** Reads until something can be handed on (or the stream ends or fails). */
-  async function pump(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+  async function pump(source: ReadableStreamDefaultReader<Uint8Array>): Promise<ReadableStreamReadResult<Uint8Array>> {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        chunk = await reader.read();
+        chunk = await source.read();
         idleTimer.touch();
       } catch (error) {
         if (isAbort(error)) {
           // The caller aborted or broke out: let the SDK see its own abort, as it would without us.
           finish({ outcome: 'cancelled' });
-          controller.error(error);
-        } else if (!committed) {
-          controller.error(preContent('cut', undefined, undefined, error));
-        } else {
-          const interrupted = new StreamInterruptedError('cut', deltas, error instanceof Error ? error : undefined);
-          finish({ outcome: 'failed', error: interrupted });
-          controller.error(interrupted);
+          return fail(error);
         }
-        return;
+        if (!committed) return fail(preContent('cut', undefined, undefined, error));
+        const interrupted = new StreamInterruptedError('cut', deltas, error instanceof Error ? error : undefined);
+        finish({ outcome: 'failed', error: interrupted });
+        return fail(interrupted);
       }
       if (chunk.done) {
-        if ((stalled || idle) && !committed) {
-          controller.error(preContent('stalled'));
-        } else if (idle && !complete) {
+        if ((stalled || idle) && !committed) return fail(preContent('stalled'));
+        if (idle && !complete) {
           const silent = new StreamInterruptedError('idle', deltas);
           finish({ outcome: 'failed', error: silent });
-          controller.error(silent);
-        } else if (complete) {
-          const rest = splitter.remainder();
-          if (rest.length) controller.enqueue(rest);
-          finish({ outcome: 'complete' });
-          controller.close();
-        } else if (!committed) {
-          controller.error(preContent('incomplete'));
-        } else {
-          const incomplete = new StreamInterruptedError('incomplete', deltas);
-          finish({ outcome: 'failed', error: incomplete });
-          controller.error(incomplete);
+          return fail(silent);
         }
-        return;
+        if (complete) {
+          const rest = splitter.remainder();
+          finish({ outcome: 'complete' });
+          if (rest.length) {
+            ended = 'done';
+            return { done: false, value: rest };
+          }
+          return done();
+        }
+        if (!committed) return fail(preContent('incomplete'));
+        const incomplete = new StreamInterruptedError('incomplete', deltas);
+        finish({ outcome: 'failed', error: incomplete });
+        return fail(incomplete);
       }
       const out: Uint8Array[] = [];
       for (const block of splitter.push(chunk.value)) {
         const failure = route(block, out);
         if (failure) {
-          await reader.cancel().catch(() => undefined);
-          if (out.length) {
-            // Erroring a stream drops what is queued: deliver first, fail on the next read.
-            controller.enqueue(joinBytes(out));
-            pendingFailure = failure;
-          } else {
-            controller.error(failure);
-          }
-          return;
+          await source.cancel().catch(() => undefined);
+          // What came before the failure is delivered first; the next read fails.
+          if (out.length === 0) return fail(failure);
+          pendingFailure = failure;
+          return { done: false, value: joinBytes(out) };
         }
       }
       if (complete) finish({ outcome: 'complete' });
-      if (out.length) {
-        controller.enqueue(joinBytes(out));
-        return;
-      }
+      if (out.length) return { done: false, value: joinBytes(out) };
     }
   }
 
   return {
-    response: withBody(response, body),
+    read,
+    cancel(reason?: unknown): Promise<void> {
+      finish({ outcome: 'cancelled' });
+      return reader ? reader.cancel(reason) : (response.body?.cancel(reason) ?? Promise.resolve());
+    },
     firstContent,
     result,
   };
