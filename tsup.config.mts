@@ -17,6 +17,7 @@ export default defineConfig({
   platform: 'node',
   splitting: false,
   treeshake: true,
-  // Error classes take their `name` from the class: esbuild would otherwise rename one (`_ConfigError`).
-  keepNames: true,
+  // No keepNames: it wraps every function made at run time in a `__name()` call (a defineProperty each,
+  // several per API call). Error classes take their `name` from the class, so test/package-smoke checks
+  // that every exported class kept its name in the bundle.
 });

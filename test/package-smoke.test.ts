@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -61,5 +61,32 @@ describe('the built package', () => {
       { cwd: root, encoding: 'utf8' },
     );
     expect(JSON.parse(out)).toEqual({ type: 'message', attempts: 2, retries: 1 });
+  });
+
+  it('keeps the name of every exported class and function (error names come from the class)', () => {
+    const check = (entry: string) => `
+      const m = require('./${entry}');
+      console.log(JSON.stringify(Object.entries(m).filter(([k, v]) => typeof v === 'function' && k !== 'default' && v.name !== k).map(([k, v]) => k + ' is ' + v.name)));`;
+    const checkEsm = (entry: string) => `
+      const m = await import('./${entry}');
+      console.log(JSON.stringify(Object.entries(m).filter(([k, v]) => typeof v === 'function' && k !== 'default' && v.name !== k).map(([k, v]) => k + ' is ' + v.name)));`;
+    for (const entry of ['dist/index.js', 'dist/testing/index.js']) {
+      expect(JSON.parse(execFileSync(process.execPath, ['-e', check(entry)], { cwd: root, encoding: 'utf8' })), entry).toEqual([]);
+    }
+    for (const entry of ['dist/index.mjs', 'dist/testing/index.mjs']) {
+      expect(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', checkEsm(entry)], { cwd: root, encoding: 'utf8' })), entry).toEqual([]);
+    }
+    // Internal error classes too: none of them may be bundled under another name.
+    for (const entry of ['index.js', 'index.mjs', 'testing/index.js', 'testing/index.mjs']) {
+      const code = readFileSync(join(dist, entry), 'utf8');
+      const renamed = [...code.matchAll(/var (\w+) = class (\w+) extends (\w*Error)\b/g)].filter((m) => m[1] !== m[2]).map((m) => m[1]);
+      expect(renamed, entry).toEqual([]);
+    }
+    const names = execFileSync(
+      process.execPath,
+      ['-e', `const m = require('./dist/index.js'); console.log(new m.ConfigError('x', 'y').name, m.ConfigError.misspelled('maxRetires', 'maxRetries').name)`],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(names.trim()).toBe('ConfigError ConfigError');
   });
 });

@@ -33,30 +33,31 @@ export class BatchCallError extends ResilientClaudeError {
     reason: BatchCallFailure,
     detail: { batchId?: string | undefined; customId?: string | undefined; cancelled?: boolean },
   ) {
-    super('BATCH_CALL_FAILED', BatchCallError.describe(detail.cancelled ? 'cancelled at close' : reason, detail.batchId));
+    super('BATCH_CALL_FAILED', describe(detail.cancelled ? 'cancelled at close' : reason, detail.batchId));
     this.reason = reason;
     this.batchId = detail.batchId;
     this.customId = detail.customId;
     this.submitted = detail.batchId !== undefined;
   }
+}
 
-  private static describe(reason: Describe, batchId: string | undefined): string {
-    const where = batchId ? ` in batch ${batchId}` : '';
-    switch (reason) {
-      case 'expired':
-        return `The batched call expired${where} before it was processed (already sent again once, or no time was left).`;
-      case 'canceled':
-        return `The batch${batchId ? ` ${batchId}` : ''} was cancelled before the call was processed.`;
-      case 'within':
-        return `The batched call had no result within its batch.within bound${where}.`;
-      case 'closed':
-        return batchId
-          ? `The client was closed while the call waited${where}; with redis, collect it with client.batching.resume().`
-          : 'The client was closed before the batched call was sent; nothing was sent or billed.';
-      case 'cancelled at close':
-        return `The client was closed while the call waited${where}; without redis nobody could collect it, so the batch was cancelled.`;
-      case 'missing':
-        return `The results of batch ${batchId ?? '?'} did not include the call.`;
-    }
+/** The message for a reason (not a static method: the class must not name itself, see tsup.config.mts). */
+function describe(reason: Describe, batchId: string | undefined): string {
+  const where = batchId ? ` in batch ${batchId}` : '';
+  switch (reason) {
+    case 'expired':
+      return `The batched call expired${where} before it was processed (already sent again once, or no time was left).`;
+    case 'canceled':
+      return `The batch${batchId ? ` ${batchId}` : ''} was cancelled before the call was processed.`;
+    case 'within':
+      return `The batched call had no result within its batch.within bound${where}.`;
+    case 'closed':
+      return batchId
+        ? `The client was closed while the call waited${where}; with redis, collect it with client.batching.resume().`
+        : 'The client was closed before the batched call was sent; nothing was sent or billed.';
+    case 'cancelled at close':
+      return `The client was closed while the call waited${where}; without redis nobody could collect it, so the batch was cancelled.`;
+    case 'missing':
+      return `The results of batch ${batchId ?? '?'} did not include the call.`;
   }
 }

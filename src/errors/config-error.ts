@@ -21,7 +21,8 @@ export class ConfigError extends ResilientClaudeError {
 
   /** The error for an option name that differs from one of ours only by case or one edit. */
   static misspelled(option: string, meant: string): ConfigError {
-    const error = new ConfigError(option, `the option \`${meant}\``);
+    // `this`, not the class by name: a class that names itself is renamed in the bundle (tsup.config.mts).
+    const error = new this(option, `the option \`${meant}\``);
     error.message = `Unknown option \`${option}\`: did you mean \`${meant}\`?`;
     (error as { suggestion: string | undefined }).suggestion = meant;
     return error;

@@ -204,7 +204,8 @@ export class FakeAnthropicServer {
    * @returns The running server; pass {@link FakeAnthropicServer.url} as the SDK's `baseURL`.
    */
   static async start(options: FakeAnthropicOptions = {}): Promise<FakeAnthropicServer> {
-    const fake = new FakeAnthropicServer(options);
+    // `this`, not the class by name: a class that names itself is renamed in the bundle (tsup.config.mts).
+    const fake = new this(options);
     await fake.listen();
     return fake;
   }
