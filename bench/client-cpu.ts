@@ -32,7 +32,7 @@ export async function recordResponses(baseURL: string, params: object): Promise<
 }
 
 /** A `fetch` answering every request with `recorded` (a fresh request id each time). */
-function replayingFetch(recorded: RecordedResponse): typeof fetch {
+export function replayingFetch(recorded: RecordedResponse): typeof fetch {
   let n = 0;
   return (async () =>
     new Response(recorded.body, {
