@@ -14,7 +14,7 @@ export const RETRY_BUDGET = Symbol.for('resilient-claude.retryBudget');
 export const INTERNAL_CALL = Symbol.for('resilient-claude.internal');
 import type { ResilientCallOptions } from './call-options';
 import type { FailureReason } from './classify';
-import type { DeliveredPrefix } from './stream/stream-tap';
+import type { DeliveredPrefix, TappedStream } from './stream/stream-tap';
 import { readCallOptions } from './call-options';
 import type { Demand, Permit } from './ratelimit/types';
 
@@ -126,6 +126,8 @@ export interface StreamingSlice {
   result: Promise<StreamResult> | undefined;
   /** Outcome of the latest streaming attempt. */
   lastAttempt: Promise<StreamResult> | undefined;
+  /** The latest streaming attempt's tap (the attempt layer's; the retry layer reads through it). */
+  lastTap: TappedStream | undefined;
   /** What the stream's reader already received before content (later attempts must not repeat it). */
   readonly delivered: DeliveredPrefix;
   /** Hooks run once, when stream content first reaches the reader (e.g. the deadline disarms). */
@@ -263,6 +265,7 @@ export function callState(ctx: MiddlewareContext): CallState | undefined {
       streaming: {
         result: undefined,
         lastAttempt: undefined,
+        lastTap: undefined,
         delivered: { messageStart: false, blocks: new Map() },
         commitHooks: [],
         committed: false,

@@ -1,4 +1,4 @@
-import { APIError, OverloadedError } from '@anthropic-ai/sdk';
+import { APIError, OverloadedError, type Middleware } from '@anthropic-ai/sdk';
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../src/events';
@@ -194,5 +194,55 @@ describe('stream accounting', () => {
     }
     await expect.poll(() => records.length).toBe(1);
     expect(records[0]).toMatchObject({ ok: false, errorClass: 'APIUserAbortError' });
+  });
+});
+
+describe('a user middleware that hands on its own copy of a stream', () => {
+  /** Tees the body, reads one branch itself and hands on a new Response over the other (the SDK's documented pattern). */
+  const teeing = () => {
+    const seen: number[] = [];
+    const middleware: Middleware = async (request, next) => {
+      const response = await next(request);
+      if (!response.body || !(response.headers.get('content-type') ?? '').includes('event-stream')) return response;
+      const [mine, theirs] = response.body.tee();
+      void (async () => {
+        const reader = mine.getReader();
+        let bytes = 0;
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) bytes += chunk.value.length;
+        seen.push(bytes);
+      })();
+      return new Response(theirs, response);
+    };
+    return { middleware, seen };
+  };
+
+  it('the call still completes: one record with its usage, nothing left in flight, the breaker and limiter settled', async () => {
+    const { middleware, seen } = teeing();
+    const client = env.client({ middleware: [middleware], circuitBreaker: { scope: 'client' } });
+    const records: CallRecord[] = [];
+    client.on('callComplete', (record) => records.push(record));
+    const { types } = await drain(await client.messages.create({ ...params, stream: true }));
+    expect(types.at(-1)).toBe('message_stop');
+    await expect.poll(() => records.length).toBe(1);
+    expect(records[0]).toMatchObject({ ok: true, stream: true });
+    expect(records[0]!.tokens!.output).toBeGreaterThan(0);
+    expect(client.health().inFlight).toBe(0);
+    expect(client.costs.summary().requests).toBe(1);
+    // The permit was settled by the stream's end: nothing is still reserved in the scope.
+    const scopes = Object.values(client.health().rateLimit);
+    expect(scopes).toHaveLength(1);
+    expect(scopes[0]!.inFlight).toBe(0);
+    await expect.poll(() => seen.length).toBe(1);
+  });
+
+  it('a failure before content is still resumed through the copy', async () => {
+    const expected = await referenceText();
+    const { middleware } = teeing();
+    const client = env.client({ middleware: [middleware] });
+    env.server.schedule(faults.cutStream(0));
+    const { types, text } = await drain(await client.messages.create({ ...params, stream: true }));
+    expect(text).toBe(expected);
+    expect(types.filter((t) => t === 'message_start')).toHaveLength(1);
+    expect(messageRequests(env.server)).toHaveLength(2);
   });
 });

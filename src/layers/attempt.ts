@@ -83,6 +83,7 @@ export function createAttemptLayer(options: AttemptLayerOptions): Middleware {
       // The response goes on as the wire gave it: the retry layer reads it through the tap.
       attemptStreams.set(response, tapped);
       state.streaming.lastAttempt = tapped.result;
+      state.streaming.lastTap = tapped;
       return response;
     }
     // Only JSON the SDK will parse whole; batch results and other binary downloads stream to the caller.

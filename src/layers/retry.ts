@@ -262,7 +262,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
    */
   async function resumable(first: Response, attempt: () => Promise<Response>, state: CallState, ctx: MiddlewareContext, url: string): Promise<Response> {
     let current = first;
-    let reader = attemptReader(first);
+    let reader = attemptReader(first, state);
     let settle!: (result: StreamResult) => void;
     state.streaming.result = new Promise<StreamResult>((resolve) => (settle = resolve));
     let settled = false;
@@ -334,7 +334,7 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
             return { end: 'event', bytes: next.event };
           }
           current = next.response;
-          reader = attemptReader(next.response);
+          reader = attemptReader(next.response, state);
           continue;
         }
         if (chunk.done) {
@@ -433,10 +433,19 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
 
 /**
  * Where a resumable stream reads an attempt's bytes: through the attempt layer's tap (one hop from the
- * wire), or from the body itself when a user middleware handed on another response.
+ * wire). When a user middleware handed on another response (its own copy of the body, say), that one is
+ * tapped in turn, and the attempt's own tap, which nobody will read, follows it.
  */
-function attemptReader(response: Response): Pick<ReadableStreamDefaultReader<Uint8Array>, 'read' | 'cancel'> {
-  return attemptStreams.get(response) ?? response.body!.getReader();
+function attemptReader(response: Response, state: CallState): Pick<ReadableStreamDefaultReader<Uint8Array>, 'read' | 'cancel'> {
+  const tap = attemptStreams.get(response);
+  if (tap) return tap;
+  const own = state.streaming.lastTap;
+  if (!own) return response.body!.getReader();
+  const replacement = own.replacedBy(response);
+  attemptStreams.set(response, replacement);
+  state.streaming.lastTap = replacement;
+  state.streaming.lastAttempt = replacement.result;
+  return replacement;
 }
 
 /** How long a resumable stream's response waits for its first content before it is handed on regardless. */

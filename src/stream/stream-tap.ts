@@ -46,6 +46,12 @@ export interface TappedStream {
   /** Settles at the first content, at a failure before it, or when the reader cancels before it. */
   readonly firstContent: Promise<FirstContent>;
   readonly result: Promise<StreamResult>;
+  /**
+   * A tap, with the same options, over the response a user middleware handed on instead of this one
+   * (say, its own copy of the body). If this tap was never read, its first content and result follow the
+   * new one's, so whoever waits on them (breaker, rate limiter, keys) still learns how the attempt went.
+   */
+  replacedBy(response: Response): TappedStream;
 }
 
 /**
@@ -351,6 +357,18 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
 
   return {
     read,
+    replacedBy(other: Response): TappedStream {
+      const replacement = tapSseResponse(other, options);
+      if (!reader && !settled) {
+        void replacement.firstContent.then(started);
+        void replacement.result.then((end) => {
+          if (settled) return;
+          settled = true;
+          settle(end);
+        });
+      }
+      return replacement;
+    },
     cancel(reason?: unknown): Promise<void> {
       finish({ outcome: 'cancelled' });
       return reader ? reader.cancel(reason) : (response.body?.cancel(reason) ?? Promise.resolve());
