@@ -77,4 +77,22 @@ describe('BufferedResponse', () => {
       expect(() => new Response(response.body)).toThrow(TypeError);
     }
   });
+
+  it('as a native one: asking for the body does not use it, locking it stops every read, and clone needs an unlocked body', async () => {
+    for (const make of [() => new BufferedResponse(head(), new BufferedJson(bytes('{"a":1}'))), () => native('{"a":1}')]) {
+      const asked = make();
+      expect(asked.body).toBe(asked.body);
+      expect(asked.bodyUsed).toBe(false);
+      await expect(asked.clone().json()).resolves.toEqual({ a: 1 });
+      await expect(asked.json()).resolves.toEqual({ a: 1 });
+      expect(asked.bodyUsed).toBe(true);
+      expect(asked.body!.locked).toBe(true);
+
+      const locked = make();
+      locked.body!.getReader();
+      expect(locked.bodyUsed).toBe(false);
+      await expect(locked.text()).rejects.toBeInstanceOf(TypeError);
+      expect(() => locked.clone()).toThrow(TypeError);
+    }
+  });
 });
