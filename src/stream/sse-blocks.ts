@@ -1,7 +1,11 @@
 /** One complete SSE event block, with its original bytes. */
 export interface SseBlock {
-  /** The block exactly as received, terminating blank line included. */
+  /** The block exactly as received, terminating blank line included (a view, made when asked for). */
   readonly bytes: Uint8Array;
+  /** The buffer the block lies in, at `[start, end)`: adjacent blocks can be handed on as one view. */
+  readonly source: Uint8Array;
+  readonly start: number;
+  readonly end: number;
   /** The `event:` field, or undefined. */
   readonly event: string | undefined;
   /** The `data:` lines joined with `\n`. */
@@ -35,56 +39,71 @@ const KNOWN_EVENTS = ['content_block_delta', 'ping', 'message_start', 'content_b
   (name) => [name, new TextEncoder().encode(name)] as const,
 );
 
-function startsWithEvent(bytes: Uint8Array): boolean {
-  if (bytes.length < EVENT_PREFIX.length) return false;
-  for (let i = 0; i < EVENT_PREFIX.length; i++) if (bytes[i] !== EVENT_PREFIX[i]) return false;
+function startsWithEvent(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start < EVENT_PREFIX.length) return false;
+  for (let i = 0; i < EVENT_PREFIX.length; i++) if (buf[start + i] !== EVENT_PREFIX[i]) return false;
   return true;
 }
 
-/** Whether another `event:` line follows the first line (at `from`, a line start). */
-function hasLaterEventLine(bytes: Uint8Array, from: number): boolean {
-  for (let at = from; at < bytes.length; ) {
+/** Whether another `event:` line follows the first line (at `from`, a line start) before `end`. */
+function hasLaterEventLine(buf: Uint8Array, from: number, end: number): boolean {
+  for (let at = from; at < end; ) {
     let i = 0;
-    while (i < 6 && bytes[at + i] === EVENT_PREFIX[i]) i++;
+    while (i < 6 && at + i < end && buf[at + i] === EVENT_PREFIX[i]) i++;
     if (i === 6) return true;
-    const lf = bytes.indexOf(LF, at);
-    if (lf === -1) return false;
+    const lf = buf.indexOf(LF, at);
+    if (lf === -1 || lf >= end) return false;
     at = lf + 1;
   }
   return false;
 }
 
-/** The name in `bytes[start, end)`: one of the known names without decoding, else decoded. */
-function eventName(bytes: Uint8Array, start: number, end: number): string {
+/** The name in `buf[start, end)`: one of the known names without decoding, else decoded. */
+function eventName(buf: Uint8Array, start: number, end: number): string {
   const length = end - start;
   for (const [name, encoded] of KNOWN_EVENTS) {
     if (encoded.length !== length) continue;
     let i = 0;
-    while (i < length && bytes[start + i] === encoded[i]) i++;
+    while (i < length && buf[start + i] === encoded[i]) i++;
     if (i === length) return name;
   }
-  return decoder.decode(bytes.subarray(start, end));
+  return decoder.decode(buf.subarray(start, end));
+}
+
+/** Whether `buf[start, end)` holds the byte `value`. */
+function holds(buf: Uint8Array, value: number, start: number, end: number): boolean {
+  const at = buf.indexOf(value, start);
+  return at !== -1 && at < end;
 }
 
 /**
  * A block whose event name is read at once and whose data only when asked for: most blocks are text
- * deltas, which the tap passes on by their name alone, so their bytes are never decoded.
+ * deltas, which the tap passes on by their name alone, so their bytes are never decoded, nor even given
+ * a view of their own.
  */
 class LazyBlock implements SseBlock {
   readonly event: string | undefined;
   #data: string | undefined;
 
-  constructor(readonly bytes: Uint8Array) {
+  constructor(
+    readonly source: Uint8Array,
+    readonly start: number,
+    readonly end: number,
+  ) {
     // The API's shape, `event: name\ndata: …\n\n`, is read on the bytes; anything else (several event
     // lines, CR line ends, comments first) goes through the full field parser.
-    const nl = bytes.indexOf(LF);
-    if (nl > 7 && startsWithEvent(bytes) && bytes.indexOf(CR) === -1 && !hasLaterEventLine(bytes, nl + 1)) {
-      this.event = eventName(bytes, 7, nl);
+    const nl = source.indexOf(LF, start);
+    if (nl > start + 7 && nl < end && startsWithEvent(source, start, end) && !holds(source, CR, start, end) && !hasLaterEventLine(source, nl + 1, end)) {
+      this.event = eventName(source, start + 7, nl);
     } else {
-      const fields = parseFields(decoder.decode(bytes));
+      const fields = parseFields(decoder.decode(this.bytes));
       this.event = fields.event;
       this.#data = fields.data;
     }
+  }
+
+  get bytes(): Uint8Array {
+    return this.source.subarray(this.start, this.end);
   }
 
   get data(): string {
@@ -168,7 +187,7 @@ export class SseBlockSplitter {
       // A blank line: the block ends here. Blank lines with nothing before them are just separators.
       // Blocks without an event (comments, extra separators) are returned too, so no byte is lost.
       // A view, not a copy: `#pending` is replaced, never written to, after a push.
-      blocks.push(new LazyBlock(buf.subarray(this.#blockStart, next)));
+      blocks.push(new LazyBlock(buf, this.#blockStart, next));
       this.#blockStart = next;
     }
     this.#lineEmpty = true;

@@ -207,13 +207,13 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
   };
 
   /** Decides what to pass on for one block. Returns an error to end the stream with, if any. */
-  const route = (block: SseBlock, out: Uint8Array[]): Error | undefined => {
+  const route = (block: SseBlock, out: Output): Error | undefined => {
     switch (block.event) {
       case 'content_block_delta':
         commit();
         deltas++;
-        deltaPayload += Math.max(0, block.bytes.length - DELTA_ENVELOPE_BYTES);
-        out.push(block.bytes);
+        deltaPayload += Math.max(0, block.end - block.start - DELTA_ENVELOPE_BYTES);
+        out.add(block);
         return undefined;
       case 'message_start': {
         const parsed = safeJson(block.data) as { message?: { model?: unknown; usage?: unknown } } | undefined;
@@ -224,12 +224,12 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
           return undefined;
         }
         delivered.messageStart = true;
-        out.push(block.bytes);
+        out.add(block);
         return undefined;
       }
       case 'content_block_start': {
         if (committed) {
-          out.push(block.bytes);
+          out.add(block);
           return undefined;
         }
         // Passed on at once (a reader may be waiting for it), but not yet content: a failure now can still
@@ -240,7 +240,7 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         const earlier = delivered.blocks.get(index);
         if (earlier === undefined) {
           delivered.blocks.set(index, type);
-          out.push(block.bytes);
+          out.add(block);
         } else if (earlier !== type) {
           // The retried answer starts differently from what the reader already holds: it cannot be spliced.
           const mismatch = new StreamInterruptedError('incomplete', 0);
@@ -262,20 +262,20 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         mergeUsage((safeJson(block.data) as { usage?: unknown } | undefined)?.usage);
         sawFinalUsage = true;
         commit();
-        out.push(block.bytes);
+        out.add(block);
         return undefined;
       case 'message_stop':
         complete = true;
         commit();
-        out.push(block.bytes);
+        out.add(block);
         return undefined;
       case 'ping':
       case undefined:
-        out.push(block.bytes);
+        out.add(block);
         return undefined;
       default:
         commit();
-        out.push(block.bytes);
+        out.add(block);
         return undefined;
     }
   };
@@ -339,19 +339,21 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
         finish({ outcome: 'failed', error: incomplete });
         return fail(incomplete);
       }
-      const out: Uint8Array[] = [];
+      const out = new Output();
       for (const block of splitter.push(chunk.value)) {
         const failure = route(block, out);
         if (failure) {
           await source.cancel().catch(() => undefined);
           // What came before the failure is delivered first; the next read fails.
-          if (out.length === 0) return fail(failure);
+          const before = out.take();
+          if (!before) return fail(failure);
           pendingFailure = failure;
-          return { done: false, value: joinBytes(out) };
+          return { done: false, value: before };
         }
       }
       if (complete) finish({ outcome: 'complete' });
-      if (out.length) return { done: false, value: joinBytes(out) };
+      const bytes = out.take();
+      if (bytes) return { done: false, value: bytes };
     }
   }
 
@@ -376,6 +378,39 @@ export function tapSseResponse(response: Response, options: TapOptions): TappedS
     firstContent,
     result,
   };
+}
+
+/**
+ * The bytes to hand on from one chunk's blocks. Adjacent blocks of one buffer (every block, unless one
+ * was held back) make a single view of it, neither copied nor split.
+ */
+class Output {
+  readonly #parts: Uint8Array[] = [];
+  #source: Uint8Array | undefined;
+  #start = 0;
+  #end = 0;
+
+  add(block: SseBlock): void {
+    if (block.source === this.#source && block.start === this.#end) {
+      this.#end = block.end;
+      return;
+    }
+    this.#close();
+    this.#source = block.source;
+    this.#start = block.start;
+    this.#end = block.end;
+  }
+
+  /** Everything added, as one array (undefined when nothing was). */
+  take(): Uint8Array | undefined {
+    this.#close();
+    return this.#parts.length ? joinBytes(this.#parts) : undefined;
+  }
+
+  #close(): void {
+    if (this.#source && this.#end > this.#start) this.#parts.push(this.#source.subarray(this.#start, this.#end));
+    this.#source = undefined;
+  }
 }
 
 function isAbort(error: unknown): boolean {

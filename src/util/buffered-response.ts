@@ -72,13 +72,14 @@ export class BufferedResponse extends Response {
 
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     if (!this.#stream) {
-      const bytes = this.#used ? undefined : this.#copy();
-      // highWaterMark 0: nothing is pulled, and the body is not used, until someone reads.
+      const empty = this.#used;
+      // highWaterMark 0: nothing is pulled, and the body is not used, until someone reads; the reader
+      // gets a copy (the SDK itself only asks for the stream, it never reads it).
       this.#stream = new ReadableStream<Uint8Array<ArrayBuffer>>(
         {
           pull: (controller) => {
             this.#used = true;
-            if (bytes) controller.enqueue(bytes);
+            if (!empty) controller.enqueue(this.#copy());
             controller.close();
           },
         },
