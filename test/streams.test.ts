@@ -236,6 +236,25 @@ describe('a user middleware that hands on its own copy of a stream', () => {
     await expect.poll(() => seen.length).toBe(1);
   });
 
+  it('a JSON answer handed on as the middleware\'s own Response is still priced, limited and recorded', async () => {
+    const rewrap: Middleware = async (request, next) => {
+      const response = await next(request);
+      return new Response(response.body, response);
+    };
+    const plain = env.client();
+    const wrapped = env.client({ middleware: [rewrap], cost: { budget: { limitUsd: 10, window: 'day' } } });
+    const records: CallRecord[] = [];
+    wrapped.on('callComplete', (record) => records.push(record));
+    const direct = await plain.messages.create(params);
+    const message = await wrapped.messages.create(params);
+    expect(message.content).toEqual(direct.content);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.tokens).toMatchObject({ input: direct.usage.input_tokens, output: direct.usage.output_tokens });
+    expect(wrapped.costs.summary().totalUsd).toBeCloseTo(plain.costs.summary().totalUsd, 12);
+    expect(wrapped.costs.summary().totalUsd).toBeGreaterThan(0);
+    expect(wrapped.costs.budget()!.spentUsd).toBeCloseTo(plain.costs.summary().totalUsd, 12);
+  });
+
   it('a failure before content is still resumed through the copy', async () => {
     const expected = await referenceText();
     const { middleware } = teeing();

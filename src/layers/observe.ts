@@ -145,9 +145,12 @@ export function createObserveLayer(deps: ObserveLayerDeps): Middleware {
     let responseModel: string | undefined;
     if (!state.stream && isMessagesCreate(state.method, state.path)) {
       let body: { usage?: unknown; model?: unknown } | undefined;
+      const buffered = bufferedBody(response);
       try {
-        // Parsed once, here, and shared with the SDK (the attempt layer's buffered response).
-        body = bufferedBody(response)?.parse() as typeof body;
+        // Parsed once, here, and shared with the SDK (the attempt layer's buffered response). A user
+        // middleware may have handed on a response of its own (`new Response(body, response)`): that one
+        // is read through a clone, so its usage is still priced, limited and recorded.
+        body = (buffered ? buffered.parse() : isJson(response) ? await ctx.parse(response) : undefined) as typeof body;
       } catch {
         // Not JSON after all: no usage to record; the SDK raises its own error for the body.
       }

@@ -95,4 +95,25 @@ describe('BufferedResponse', () => {
       expect(() => locked.clone()).toThrow(TypeError);
     }
   });
+
+  it('as a native one: a cancelled body is used, and a BYOB reader reads it', async () => {
+    for (const make of [() => new BufferedResponse(head(), new BufferedJson(bytes('{"a":1}'))), () => native('{"a":1}')]) {
+      const cancelled = make();
+      await cancelled.body!.cancel();
+      expect(cancelled.bodyUsed).toBe(true);
+      await expect(cancelled.text()).rejects.toBeInstanceOf(TypeError);
+
+      const byob = make();
+      const reader = byob.body!.getReader({ mode: 'byob' });
+      const { value } = await reader.read(new Uint8Array(64));
+      expect(new TextDecoder().decode(value)).toBe('{"a":1}');
+      expect((await reader.read(new Uint8Array(64))).done).toBe(true);
+      expect(byob.bodyUsed).toBe(true);
+    }
+  });
+
+  it('keeps the type of the response it was read from (a fetched one is basic)', () => {
+    expect(new BufferedResponse({ ...head(), type: 'basic' }, new BufferedJson(bytes('{}'))).type).toBe('basic');
+    expect(new BufferedResponse(head(), new BufferedJson(bytes('{}'))).type).toBe('default');
+  });
 });

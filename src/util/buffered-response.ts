@@ -33,6 +33,8 @@ export interface ResponseHead {
   readonly headers: Headers;
   readonly url: string;
   readonly redirected: boolean;
+  /** `basic`, `cors`, … as the original's; `default` (a response made here) when absent. */
+  readonly type?: ResponseType;
 }
 
 /**
@@ -70,21 +72,31 @@ export class BufferedResponse extends Response {
     return this.#head.redirected;
   }
 
+  override get type(): ResponseType {
+    return this.#head.type ?? 'default';
+  }
+
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     if (!this.#stream) {
       const empty = this.#used;
       // highWaterMark 0: nothing is pulled, and the body is not used, until someone reads; the reader
       // gets a copy (the SDK itself only asks for the stream, it never reads it).
-      this.#stream = new ReadableStream<Uint8Array<ArrayBuffer>>(
+      // A byte stream, as a native body is (BYOB readers work).
+      this.#stream = new ReadableStream(
         {
+          type: 'bytes',
           pull: (controller) => {
             this.#used = true;
             if (!empty) controller.enqueue(this.#copy());
             controller.close();
+            controller.byobRequest?.respond(0);
+          },
+          cancel: () => {
+            this.#used = true;
           },
         },
         { highWaterMark: 0 },
-      );
+      ) as ReadableStream<Uint8Array<ArrayBuffer>>;
       // Read already: as a native body after json(), the stream is locked for good.
       if (this.#used) this.#stream.getReader();
     }
@@ -122,7 +134,7 @@ export class BufferedResponse extends Response {
 
   override clone(): Response {
     if (this.#used || this.#stream?.locked) throw new TypeError('Response.clone: Body has already been consumed.');
-    return new BufferedResponse(this.#head, this.buffered);
+    return bufferedCopy(this.#head, this.buffered);
   }
 
   #take<T>(read: () => T | Promise<T>): Promise<T> {
@@ -141,4 +153,9 @@ export class BufferedResponse extends Response {
     return new Uint8Array(this.buffered.bytes);
   }
 
+}
+
+/** A new response over the same bytes (outside the class: a class that names itself is renamed in the bundle). */
+function bufferedCopy(head: ResponseHead, body: BufferedJson): BufferedResponse {
+  return new BufferedResponse(head, body);
 }

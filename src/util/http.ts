@@ -31,6 +31,7 @@ function shareHeaders(response: Response, original: Response): Response {
   Object.defineProperties(response, {
     headers: { value: original.headers },
     url: { value: original.url },
+    type: { value: original.type },
     clone: { value: () => shareHeaders(Response.prototype.clone.call(response), original) },
   });
   return response;
