@@ -266,3 +266,26 @@ describe('a user middleware that hands on its own copy of a stream', () => {
     expect(messageRequests(env.server)).toHaveLength(2);
   });
 });
+
+describe('a caller that aborts between create() and reading', () => {
+  it('gets no events, as with the SDK alone, even though the first ones were read ahead; the call is recorded as cancelled', async () => {
+    const slow = await startServer({ latency: { perDeltaMs: 20 } });
+    try {
+      const client = slow.client();
+      const records: CallRecord[] = [];
+      client.on('callComplete', (record) => records.push(record));
+      const controller = new AbortController();
+      const stream = await client.messages.create({ ...params, max_tokens: 200, stream: true }, { signal: controller.signal });
+      controller.abort();
+      const seen: string[] = [];
+      for await (const event of stream) seen.push(event.type);
+      expect(seen).toEqual([]);
+      await expect.poll(() => records.length).toBe(1);
+      expect(records[0]).toMatchObject({ ok: false, errorClass: 'APIUserAbortError' });
+      expect(client.health().inFlight).toBe(0);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+

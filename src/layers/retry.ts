@@ -370,6 +370,16 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
 
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
+        if (peeked.length > 0 && ctx.options?.signal?.aborted) {
+          // Aborted before reading: what was read ahead is not handed on, as the SDK alone would have none.
+          const reason: unknown = ctx.options.signal.reason;
+          peeked.length = 0;
+          carried = undefined;
+          void reader.cancel(reason).catch(() => undefined);
+          finishFromAttempt({ outcome: 'cancelled' });
+          controller.error(reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError'));
+          return;
+        }
         let next = peeked.shift();
         if (!next && carried) {
           next = await carried;
@@ -388,7 +398,8 @@ export function createRetryLayer(deps: RetryLayerDeps): Middleware {
         finishFromAttempt({ outcome: 'cancelled' });
         return cancelled;
       },
-    });
+      // Nothing is pulled before the reader asks (a default stream fetches one chunk at once).
+    }, { highWaterMark: 0 });
     return withBody(current, body);
   }
 
