@@ -70,10 +70,9 @@ function eventName(buf: Uint8Array, start: number, end: number): string {
   return decoder.decode(buf.subarray(start, end));
 }
 
-/** Whether `buf[start, end)` holds the byte `value`. */
-function holds(buf: Uint8Array, value: number, start: number, end: number): boolean {
-  const at = buf.indexOf(value, start);
-  return at !== -1 && at < end;
+/** Whether `bytes` hold the byte `value`. */
+function holds(bytes: Uint8Array, value: number): boolean {
+  return bytes.indexOf(value) !== -1;
 }
 
 /**
@@ -85,15 +84,18 @@ class LazyBlock implements SseBlock {
   readonly event: string | undefined;
   #data: string | undefined;
 
+  /** `sourceHasCR`: whether the buffer holds a CR anywhere from this block on (else none is looked for). */
   constructor(
     readonly source: Uint8Array,
     readonly start: number,
     readonly end: number,
+    sourceHasCR: boolean,
   ) {
     // The API's shape, `event: name\ndata: …\n\n`, is read on the bytes; anything else (several event
     // lines, CR line ends, comments first) goes through the full field parser.
     const nl = source.indexOf(LF, start);
-    if (nl > start + 7 && nl < end && startsWithEvent(source, start, end) && !holds(source, CR, start, end) && !hasLaterEventLine(source, nl + 1, end)) {
+    const cr = sourceHasCR && holds(source.subarray(start, end), CR);
+    if (nl > start + 7 && nl < end && !cr && startsWithEvent(source, start, end) && !hasLaterEventLine(source, nl + 1, end)) {
       this.event = eventName(source, start + 7, nl);
     } else {
       const fields = parseFields(decoder.decode(this.bytes));
@@ -134,6 +136,8 @@ export class SseBlockSplitter {
   #lineEmpty = true;
   /** Start of the current block within `#pending`. */
   #blockStart = 0;
+  /** `#pending` holds a CR from `#blockStart` on. */
+  #hasCR = false;
 
   /** Feeds bytes; returns the blocks completed by them. */
   push(chunk: Uint8Array): SseBlock[] {
@@ -141,7 +145,9 @@ export class SseBlockSplitter {
     const buf = this.#pending;
     const blocks: SseBlock[] = [];
     let i = this.#scan;
-    if (buf.indexOf(CR, i) === -1) {
+    // One scan per chunk: without a CR (what the API sends) no block needs to look for one.
+    this.#hasCR = buf.indexOf(CR, this.#blockStart) !== -1;
+    if (!this.#hasCR || buf.indexOf(CR, i) === -1) {
       // LF line ends only (what the API sends): jump from line end to line end natively.
       for (;;) {
         const lf = buf.indexOf(LF, i);
@@ -187,7 +193,7 @@ export class SseBlockSplitter {
       // A blank line: the block ends here. Blank lines with nothing before them are just separators.
       // Blocks without an event (comments, extra separators) are returned too, so no byte is lost.
       // A view, not a copy: `#pending` is replaced, never written to, after a push.
-      blocks.push(new LazyBlock(buf, this.#blockStart, next));
+      blocks.push(new LazyBlock(buf, this.#blockStart, next, this.#hasCR));
       this.#blockStart = next;
     }
     this.#lineEmpty = true;
