@@ -2,13 +2,13 @@
  * `npx tsx bench/ab.ts <other checkout> [create|stream]`: client CPU per call of this checkout's
  * ResilientClaude against another checkout's (e.g. `git worktree add /tmp/base <rev>`, sharing this
  * node_modules), and the raw SDK, on the in-process transport of `client-cpu.ts`, in one process, rounds
- * in random order. For judging a change to the hot path: loopback figures are too noisy for it here.
+ * in random order (`cpuPerCall`). For judging a change to the hot path: loopback figures are too noisy for it here.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { join, resolve } from 'node:path';
 import { ResilientClaude } from '../src/client';
-import { recordResponses, replayingFetch } from './client-cpu';
-import { median, startServerProcess } from './harness';
+import { cpuPerCall, recordResponses, replayingFetch } from './client-cpu';
+import { startServerProcess } from './harness';
 
 const params = { model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Benchmark me, please.' }] };
 
@@ -25,20 +25,10 @@ async function main(): Promise<void> {
     if (mode === 'create') return client.messages.create(params);
     for await (const event of await client.messages.create({ ...params, stream: true })) void event;
   };
-  for (const client of Object.values(clients)) for (let i = 0; i < 3000; i++) await call(client);
-  const cpu: Record<string, number[]> = {};
-  for (let round = 0; round < Number(process.env.ROUNDS ?? 30); round++) {
-    for (const name of Object.keys(clients).sort(() => Math.random() - 0.5)) {
-      const started = process.cpuUsage();
-      for (let i = 0; i < 500; i++) await call(clients[name]!);
-      const used = process.cpuUsage(started);
-      (cpu[name] ??= []).push((used.user + used.system) / 500);
-    }
-  }
-  const raw = median(cpu['raw']!);
+  const cpu = await cpuPerCall(clients, call, { rounds: Number(process.env.ROUNDS ?? 30), perRound: 500, warmUp: 3000 });
   for (const name of Object.keys(clients)) {
-    const value = median(cpu[name]!);
-    console.log(`${name.padEnd(6)} ${value.toFixed(1).padStart(7)} µs CPU per ${mode}  (+${(value - raw).toFixed(1)} µs over the raw SDK)`);
+    const value = cpu[name]!;
+    console.log(`${name.padEnd(6)} ${value.toFixed(1).padStart(7)} µs CPU per ${mode}  (+${(value - cpu['raw']!).toFixed(1)} µs over the raw SDK)`);
   }
   process.exit(0);
 }

@@ -41,26 +41,37 @@ export function replayingFetch(recorded: RecordedResponse): typeof fetch {
     })) as unknown as typeof fetch;
 }
 
-/** Median client CPU (µs) per call of `call`, for the raw SDK and ResilientClaude (defaults), on `recorded`. */
-export async function clientCpu(
-  recorded: RecordedResponse,
+/**
+ * Median client CPU (µs) per call of `call` for each of `clients`: a warm-up of `warmUp` calls each, then
+ * `rounds` rounds of `perRound` calls, the clients in random order every round.
+ */
+export async function cpuPerCall<Name extends string>(
+  clients: Record<Name, Anthropic>,
   call: (client: Anthropic) => Promise<unknown>,
-  rounds = 15,
-  perRound = 400,
-): Promise<{ raw: number; resilient: number }> {
-  const options = { apiKey: 'bench-key', baseURL: 'http://127.0.0.1:9', fetch: replayingFetch(recorded) };
-  const clients = { raw: new Anthropic(options), resilient: new ResilientClaude(options) };
-  const cpu: Record<keyof typeof clients, number[]> = { raw: [], resilient: [] };
-  for (const client of Object.values(clients)) for (let i = 0; i < 1500; i++) await call(client);
+  { rounds = 15, perRound = 400, warmUp = 1500 } = {},
+): Promise<Record<Name, number>> {
+  const names = Object.keys(clients) as Name[];
+  const cpu = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Name, number[]>;
+  for (const name of names) for (let i = 0; i < warmUp; i++) await call(clients[name]);
   for (let round = 0; round < rounds; round++) {
-    const order = Math.random() < 0.5 ? (['raw', 'resilient'] as const) : (['resilient', 'raw'] as const);
-    for (const name of order) {
+    for (const name of [...names].sort(() => Math.random() - 0.5)) {
       const started = process.cpuUsage();
       for (let i = 0; i < perRound; i++) await call(clients[name]);
       const used = process.cpuUsage(started);
       cpu[name].push((used.user + used.system) / perRound);
     }
   }
-  await clients.resilient.close();
-  return { raw: median(cpu.raw), resilient: median(cpu.resilient) };
+  return Object.fromEntries(names.map((name) => [name, median(cpu[name])])) as Record<Name, number>;
+}
+
+/** Median client CPU (µs) per call of `call`, for the raw SDK and ResilientClaude (defaults), on `recorded`. */
+export async function clientCpu(
+  recorded: RecordedResponse,
+  call: (client: Anthropic) => Promise<unknown>,
+): Promise<{ raw: number; resilient: number }> {
+  const options = { apiKey: 'bench-key', baseURL: 'http://127.0.0.1:9', fetch: replayingFetch(recorded) };
+  const resilient = new ResilientClaude(options);
+  const result = await cpuPerCall({ raw: new Anthropic(options), resilient }, call);
+  await resilient.close();
+  return result;
 }
